@@ -22,6 +22,7 @@ class Step:
     file: str
     title: str
     points: int
+    todos: tuple[str, ...]
     hints: tuple[str, ...]
 
     @property
@@ -43,6 +44,7 @@ def steps() -> tuple[Step, ...]:
             file=s["file"],
             title=s["title"],
             points=s["points"],
+            todos=tuple(s["todos"]),
             hints=tuple(s.get("hints", ())),
         )
         for s in data["step"]

@@ -1,0 +1,132 @@
+"""Checks of the echo steps: 01 (echo bytes) and 02 (echo lines, with framing)."""
+
+from __future__ import annotations
+
+import time
+
+from ..harness import Session
+from ..i18n import _
+from ..protocol import MAX_LINE_BYTES
+from .registry import check
+
+
+@check("01", points=2)
+@check("02", points=2)
+def echoes_a_line(server: Session) -> None:
+    """sends a line back to the client that sent it"""
+    ann = server.connect("ann")
+    ann.send("hello")
+    ann.expect("hello", hint=_("recv() what the client sends and sendall() it back."))
+
+
+@check("01", points=2, after="echoes_a_line")
+def keeps_echoing(server: Session) -> None:
+    """keeps echoing, message after message"""
+    ann = server.connect("ann")
+    for text in ("one", "two", "three"):
+        ann.send(text)
+        ann.expect(text, hint=_("recv() and sendall() in a loop, until recv() returns b''."))
+
+
+@check("01", points=2, after="echoes_a_line")
+def echoes_non_ascii(server: Session) -> None:
+    """sends non-ASCII text back unchanged"""
+    ann = server.connect("ann")
+    ann.send("привет, мир 👋")
+    ann.expect("привет, мир 👋", hint=_("send back exactly the bytes you received."))
+
+
+@check("02", points=1, after="echoes_a_line")
+def waits_for_whole_line(server: Session) -> None:
+    """waits for the end of a line before echoing it"""
+    ann = server.connect("ann")
+    ann.send_raw(b"hel")
+    ann.expect_nothing(hint=_("keep the bytes in a buffer until b'\\n' arrives."))
+    ann.send_raw(b"lo\n")
+    ann.expect("hello")
+
+
+@check("02", points=1, after="echoes_a_line")
+def two_lines_in_one_recv(server: Session) -> None:
+    """keeps two lines apart when they arrive in one recv()"""
+    ann = server.connect("ann")
+    ann.send_raw(b"one\ntwo\n")
+    ann.expect("one", "two", hint=_("one recv() may hold several lines: cut at every b'\\n'."))
+
+
+@check("02", points=2, after="echoes_a_line")
+def split_utf8_character(server: Session) -> None:
+    """puts a UTF-8 character back together when recv() cuts it in half"""
+    ann = server.connect("ann")
+    data = "жук\n".encode()
+    ann.send_raw(data[:1])
+    time.sleep(0.05)
+    ann.send_raw(data[1:])
+    ann.expect("жук", hint=_("decode whole lines, not each recv(): 'ж' is two bytes."))
+
+
+@check("02", points=1, after="echoes_a_line")
+def strips_carriage_return(server: Session) -> None:
+    """drops the '\\r' of a line that ends in '\\r\\n' (telnet, nc -C)"""
+    ann = server.connect("ann")
+    ann.send_raw(b"hi\r\n")
+    ann.expect("hi", hint=_("remove one trailing '\\r' from every line."))
+
+
+@check("02", points=1, after="echoes_a_line")
+def survives_invalid_utf8(server: Session) -> None:
+    """turns bytes that are not UTF-8 into '\ufffd' instead of crashing"""
+    ann = server.connect("ann")
+    ann.send_raw(b"\xff\xfeok\n")
+    ann.expect("\ufffd\ufffdok", hint=_("decode with errors='replace'."))
+
+
+@check("02", points=2, after="two_lines_in_one_recv")
+def long_line(server: Session) -> None:
+    """echoes a line of 64 KiB intact"""
+    ann = server.connect("ann")
+    text = ("0123456789абвгд" * 3200)[: MAX_LINE_BYTES - 1]
+    text = text.encode()[: MAX_LINE_BYTES - 1].decode(errors="ignore")
+    ann.send(text)
+    ann.expect(text, within=3, hint=_("keep receiving until the newline; lines up to "
+                                      "MAX_LINE_BYTES must pass whole."))
+
+
+@check("01", points=2, after="echoes_a_line")
+@check("02", points=1, after="echoes_a_line")
+def serves_next_client(server: Session) -> None:
+    """serves the next client after one hangs up"""
+    ann = server.connect("ann")
+    ann.send("hello")
+    ann.expect("hello")
+    ann.close()
+    bob = server.connect("bob")
+    bob.send("hi")
+    bob.expect("hi", hint=_("when recv() returns b'', close that connection and accept() "
+                            "the next one."))
+
+
+@check("01", points=2, after="serves_next_client")
+@check("02", points=2, after="serves_next_client")
+def survives_a_reset(server: Session) -> None:
+    """keeps serving after a client vanishes abruptly (connection reset)"""
+    ann = server.connect("ann")
+    ann.send("hello")
+    ann.expect("hello")
+    ann.send("one more")
+    ann.reset()
+    bob = server.connect("bob")
+    bob.send("hi")
+    bob.expect("hi", hint=_("catch OSError (ConnectionResetError) around the conversation "
+                            "with one client, so serve() goes on."))
+
+
+@check("02", points=2, after="serves_next_client")
+def drops_endless_line(server: Session) -> None:
+    """drops a client whose line is longer than 64 KiB, and serves the next"""
+    ann = server.connect("ann")
+    ann.send_raw(b"x" * (MAX_LINE_BYTES + 4096))
+    bob = server.connect("bob")
+    bob.send("hi")
+    bob.expect("hi", within=2, hint=_("when the buffer reaches MAX_LINE_BYTES without a "
+                                      "newline, stop reading from that client."))

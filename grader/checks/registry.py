@@ -1,0 +1,43 @@
+"""@check: registers a function as a check of one step (stack it to share a check)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+DEFAULT_TIMEOUT = 10.0  # seconds; pytest-timeout stops a check that takes longer
+
+
+@dataclass(frozen=True)
+class Check:
+    step: str
+    name: str
+    description: str  # the docstring's first line: what the student reads
+    points: int
+    after: tuple[str, ...]  # checks of the same step that must pass first, else this is skipped
+    timeout: float
+    function: Callable
+
+
+_REGISTRY: list[Check] = []
+
+
+def check(step: str, points: int, after: str | tuple[str, ...] = (),
+          timeout: float = DEFAULT_TIMEOUT) -> Callable[[Callable], Callable]:
+    def register(function: Callable) -> Callable:
+        doc = (function.__doc__ or function.__name__).strip().splitlines()[0]
+        _REGISTRY.append(Check(
+            step=step, name=function.__name__, description=doc, points=points,
+            after=(after,) if isinstance(after, str) else tuple(after),
+            timeout=timeout, function=function,
+        ))
+        return function
+
+    return register
+
+
+def checks_for(step: str) -> list[Check]:
+    """A step's checks in the order they run: the order of their modules and lines."""
+    found = [c for c in _REGISTRY if c.step == step]
+    return sorted(found, key=lambda c: (c.function.__code__.co_filename,
+                                        c.function.__code__.co_firstlineno))

@@ -1,0 +1,169 @@
+"""The student's chat client as a real process, talking to a server socket the check controls."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from .driver import WAIT, CheckFailed, Client, shorten
+from .i18n import _
+
+CONSOLE_ENCODING = "cp1251"  # a Russian Windows console: the client must still speak UTF-8
+
+
+class ClientLab:
+    """One check's listener and client process. Use as a context manager."""
+
+    def __init__(self, student_file: Path):
+        self.student_file = student_file
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.process: subprocess.Popen | None = None
+        self.printed: queue.Queue[str] = queue.Queue()
+        self.output: list[str] = []  # every line printed so far
+        self.errors: list[str] = []
+        self.peer: Client | None = None
+
+    # -- what checks use --------------------------------------------------------------------
+    def start(self) -> None:
+        env = dict(os.environ, PYTHONIOENCODING=CONSOLE_ENCODING)
+        env.pop("PYTHONUNBUFFERED", None)  # the client must flush by itself
+        self.process = subprocess.Popen(
+            [sys.executable, str(self.student_file), "127.0.0.1", str(self.port)],
+            cwd=self.student_file.parent, env=env,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        threading.Thread(target=self._pump_output, daemon=True).start()
+        threading.Thread(target=self._pump_errors, daemon=True).start()
+
+    def accept(self, within: float = 3.0) -> Client:
+        """Start the client and accept its connection: the returned Client is the server's end."""
+        self.start()
+        self.listener.settimeout(within)
+        try:
+            sock, _address = self.listener.accept()
+        except socket.timeout:
+            raise self.explain(CheckFailed(
+                _("your client did not connect"),
+                [(_("expected:"), _("a connection to 127.0.0.1:{port} within {s:g} s").format(
+                    port=self.port, s=within))],
+                _("connect to the host and port given on the command line: "
+                  "sys.argv[1] and sys.argv[2]."))) from None
+        self.peer = Client("server", sock)
+        return self.peer
+
+    def type(self, *lines: str) -> None:
+        """Lines a user types, UTF-8 encoded (the client must read its stdin as UTF-8)."""
+        assert self.process and self.process.stdin
+        try:
+            self.process.stdin.write("".join(line + "\n" for line in lines).encode())
+            self.process.stdin.flush()
+        except OSError:
+            raise self.explain(CheckFailed(_("your client stopped reading its input"))) from None
+
+    def end_input(self) -> None:
+        assert self.process and self.process.stdin
+        try:
+            self.process.stdin.close()
+        except OSError:
+            pass
+
+    def expect_printed(self, text: str, within: float = WAIT, hint: str = "") -> None:
+        """A line containing `text` must be printed within `within` seconds."""
+        deadline = time.monotonic() + within
+        while True:
+            try:
+                line = self.printed.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise self.explain(CheckFailed(
+                    _("your client did not print a line it received"),
+                    [(_("server sent:"), shorten(text)),
+                     (_("expected on screen:"), _("a line with {text} within {s:g} s").format(
+                         text=shorten(text), s=within))],
+                    hint)) from None
+            if text in line:
+                return
+
+    def expect_more_output(self, within: float = 2.0, hint: str = "") -> None:
+        deadline = time.monotonic() + within
+        while True:
+            try:
+                line = self.printed.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise self.explain(CheckFailed(
+                    _("your client did not say that the server closed the connection"),
+                    [(_("expected on screen:"), _("one more line within {s:g} s").format(
+                        s=within))], hint)) from None
+            if line.strip():
+                return
+
+    def expect_exit(self, within: float = 2.0, hint: str = "") -> None:
+        assert self.process
+        try:
+            code = self.process.wait(within)
+        except subprocess.TimeoutExpired:
+            raise self.explain(CheckFailed(
+                _("your client is still running"),
+                [(_("expected:"), _("exit with code 0 within {s:g} s").format(s=within))],
+                hint)) from None
+        if code != 0:
+            raise self.explain(CheckFailed(
+                _("your client exited with code {code}").format(code=code),
+                [(_("expected:"), _("exit code 0"))], hint))
+
+    # -- output of the process -----------------------------------------------------------
+    def _pump_output(self) -> None:
+        assert self.process and self.process.stdout
+        for raw in self.process.stdout:
+            line = raw.decode("utf-8", errors="backslashreplace").rstrip("\r\n")
+            self.output.append(line)
+            self.printed.put(line)
+
+    def _pump_errors(self) -> None:
+        assert self.process and self.process.stderr
+        for raw in self.process.stderr:
+            self.errors.append(raw.decode("utf-8", errors="backslashreplace").rstrip())
+
+    def crash_summary(self) -> str:
+        """'client.py:57 in receive: raise NotImplementedError; NotImplementedError' or ''."""
+        where = ""
+        for n, line in enumerate(self.errors):
+            found = re.match(r'\s*File "(.+)", line (\d+), in (\S+)', line)
+            if found and Path(found[1]).name == self.student_file.name:
+                code = self.errors[n + 1].strip() if n + 1 < len(self.errors) else ""
+                where = f"{self.student_file.name}:{found[2]} in {found[3]}: {code}"
+        last = next((line for line in reversed(self.errors) if line and not line[0].isspace()
+                     and "Traceback" not in line), "")
+        return "; ".join(part for part in (where, last) if part)
+
+    def explain(self, failure: CheckFailed) -> CheckFailed:
+        time.sleep(0.05)  # let a fresh traceback reach us
+        failure.details.append((_("your client printed:"),
+                                ", ".join(shorten(line, 40) for line in self.output[-5:])
+                                or _("nothing")))
+        crash = self.crash_summary()
+        if crash:
+            failure.details.append((_("meanwhile:"), shorten(crash, 200)[1:-1]))
+        return failure
+
+    # -- ending -----------------------------------------------------------------------------
+    def __enter__(self) -> ClientLab:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.peer:
+            self.peer.close()
+        self.listener.close()
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(5)

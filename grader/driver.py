@@ -1,0 +1,184 @@
+"""A conversational socket client for checks: alice.send("hi"); bob.expect("alice: hi").
+
+Every wait has a deadline: "nothing arrived within 1 s" is a verdict, never a hang.
+A failed expectation raises CheckFailed with what was sent, expected and received.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import time
+from collections.abc import Iterable
+
+from .i18n import _
+from .protocol import ENCODING, NEWLINE
+
+WAIT = 1.0  # how long an expected line may take
+QUIET = 0.3  # how long "nothing arrives" is watched; sparingly: prefer a later line as proof
+MAX_SHOWN = 72  # longer values are shortened in the middle
+
+
+class CheckFailed(AssertionError):
+    """A check's verdict: a one-line message, (label, value) details, and a hint."""
+
+    def __init__(self, message: str, details: Iterable[tuple[str, str]] = (), hint: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.details = list(details)
+        self.hint = hint
+
+
+def shorten(value: str | bytes, limit: int = MAX_SHOWN) -> str:
+    """repr() with invisible characters visible, cut in the middle when long."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    keep = (limit - 15) // 2
+    return f"{text[:keep]}…({len(text) - 2 * keep} more)…{text[-keep:]}"
+
+
+class Client:
+    """One TCP client of the server under test, with a name for the transcript."""
+
+    def __init__(self, name: str, sock: socket.socket):
+        self.name = name
+        self.sock = sock
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buffer = b""
+        self.closed_by_server = False
+        self.received: list[str] = []  # every complete line, for the transcript
+        self.sent: list[str] = []
+
+    @classmethod
+    def connect(cls, name: str, address: tuple[str, int]) -> Client:
+        return cls(name, socket.create_connection(address, timeout=WAIT))
+
+    # -- sending ------------------------------------------------------------------------------
+    def send(self, *lines: str) -> None:
+        """Send each line with its "\\n", all in one sendall()."""
+        self.send_raw("".join(line + NEWLINE for line in lines).encode(ENCODING))
+
+    def send_raw(self, data: bytes) -> None:
+        self.sent.append(shorten(data))
+        try:
+            self.sock.sendall(data)
+        except OSError as error:
+            raise CheckFailed(
+                _("{who} could not send: the server closed the connection").format(who=self.name),
+                [(_("{who} sent:").format(who=self.name), shorten(data)), ("", str(error))],
+            ) from None
+
+    # -- receiving ----------------------------------------------------------------------------
+    def read_line(self, within: float = WAIT) -> str | None:
+        """The next complete line (without "\\n"), or None if none arrived in time or EOF."""
+        deadline = time.monotonic() + within
+        while b"\n" not in self.buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self.closed_by_server:
+                return None
+            self.sock.settimeout(remaining)
+            try:
+                data = self.sock.recv(65_536)
+            except socket.timeout:
+                return None
+            except OSError:
+                data = b""
+            if not data:
+                self.closed_by_server = True
+                return None
+            self.buffer += data
+        raw, self.buffer = self.buffer.split(b"\n", 1)
+        line = raw.decode(ENCODING, errors="backslashreplace")
+        self.received.append(line)
+        return line
+
+    def expect(self, *lines: str, within: float = WAIT, hint: str = "",
+               ignoring: Iterable[str] = ()) -> None:
+        """Each of `lines` must arrive next, in order, each within `within` seconds.
+
+        Lines in `ignoring` may show up in between (e.g. a notice whose timing is free).
+        """
+        skip = set(ignoring)
+        for line in lines:
+            while True:
+                got = self.read_line(within)
+                if got is None or got not in skip:
+                    break
+            if got != line:
+                raise CheckFailed(
+                    _("{who} did not receive the expected line").format(who=self.name),
+                    [(_("{who} expected:").format(who=self.name), shorten(line)),
+                     (_("{who} received:").format(who=self.name), self._describe(got, within))],
+                    hint,
+                )
+
+    def expect_nothing(self, within: float = QUIET, hint: str = "") -> None:
+        """Nothing at all may arrive within `within` seconds (not even part of a line)."""
+        deadline = time.monotonic() + within
+        while not self.buffer and not self.closed_by_server:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self.sock.settimeout(remaining)
+            try:
+                data = self.sock.recv(65_536)
+            except socket.timeout:
+                return
+            except OSError:
+                data = b""
+            if not data:
+                self.closed_by_server = True
+            self.buffer += data
+        got = self.buffer.decode(ENCODING, errors="backslashreplace")
+        raise CheckFailed(
+            _("{who} received something it should not have").format(who=self.name),
+            [(_("{who} expected:").format(who=self.name), _("nothing")),
+             (_("{who} received:").format(who=self.name),
+              shorten(got) if got else _("the connection was closed"))],
+            hint,
+        )
+
+    def expect_closed(self, within: float = WAIT, hint: str = "") -> None:
+        """The server must close this connection within `within` seconds."""
+        got = self.read_line(within)
+        if got is None and self.closed_by_server and not self.buffer:
+            return
+        raise CheckFailed(
+            _("{who}'s connection was not closed").format(who=self.name),
+            [(_("{who} expected:").format(who=self.name),
+              _("the connection closed within {s:g} s").format(s=within)),
+             (_("{who} received:").format(who=self.name),
+              shorten(got) if got is not None else self._describe(None, within))],
+            hint,
+        )
+
+    def _describe(self, got: str | None, within: float) -> str:
+        if got is not None:
+            return shorten(got)
+        if self.buffer:
+            partial = self.buffer.decode(ENCODING, errors="backslashreplace")
+            return _("{text} and no newline after it").format(text=shorten(partial))
+        if self.closed_by_server:
+            return _("the server closed the connection")
+        return _("nothing within {s:g} s").format(s=within)
+
+    # -- ending -------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Hang up politely (FIN), without saying leave."""
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def reset(self) -> None:
+        """Vanish abruptly: close with a TCP reset (RST), as a crashed client would."""
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        self.close()
+
+    def transcript(self) -> str:
+        seen = ", ".join(shorten(line, 40) for line in self.received[-6:]) or _("nothing")
+        return seen
