@@ -46,6 +46,7 @@ class Client:
         self.sock = sock
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buffer = b""
+        self.unread: list[str] = []  # lines wait_for() passed over, for the next read
         self.closed_by_server = False
         self.received: list[str] = []  # every complete line, for the transcript
         self.sent: list[str] = []
@@ -72,6 +73,8 @@ class Client:
     # -- receiving ----------------------------------------------------------------------------
     def read_line(self, within: float = WAIT) -> str | None:
         """The next complete line (without "\\n"), or None if none arrived in time or EOF."""
+        if self.unread:
+            return self.unread.pop(0)
         deadline = time.monotonic() + within
         while b"\n" not in self.buffer:
             remaining = deadline - time.monotonic()
@@ -113,9 +116,27 @@ class Client:
                     hint,
                 )
 
+    def wait_for(self, line: str, within: float = QUIET) -> bool:
+        """Wait until `line` arrives (no verdict either way); other lines stay to be read."""
+        deadline = time.monotonic() + within
+        passed_over: list[str] = []
+        found = False
+        while not found:
+            got = self.read_line(max(0.0, deadline - time.monotonic()))
+            if got is None:
+                break
+            found = got == line
+            if not found:
+                passed_over.append(got)
+        self.unread = passed_over + self.unread
+        return found
+
     def expect_nothing(self, within: float = QUIET, hint: str = "") -> None:
         """Nothing at all may arrive within `within` seconds (not even part of a line)."""
         deadline = time.monotonic() + within
+        if self.unread:
+            self.buffer = "".join(line + "\n" for line in self.unread).encode() + self.buffer
+            self.unread = []
         while not self.buffer and not self.closed_by_server:
             remaining = deadline - time.monotonic()
             if remaining <= 0:

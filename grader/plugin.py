@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -57,6 +58,7 @@ class GraderPlugin:
         self.serve = serve
         self.out = out
         self.passed = set(passed_before)
+        self.started = time.monotonic()
         names = [check.name for check in checks_for(step.id)]
         first = names.index(start_after) + 1 if start_after else 0
         self.todo = checks_for(step.id)[first:]
@@ -86,6 +88,8 @@ class GraderPlugin:
         outcome = yield
         report = outcome.get_result()
         check: Check = item.check  # type: ignore[attr-defined]
+        if report.when == "setup":
+            self.started = time.monotonic()
         if report.when == "setup" and report.skipped:
             reason = call.excinfo.value.msg if call.excinfo else ""
             self.record(check, SKIPPED, message=reason)
@@ -106,7 +110,8 @@ class GraderPlugin:
         result = CheckResult(
             step=check.step, name=check.name, description=_(check.description),
             max_points=check.points, status=status, message=message,
-            details=details or [], hint=hint)
+            details=details or [], hint=hint,
+            seconds=round(time.monotonic() - self.started, 3))
         self.write({"event": "result", **result.to_dict()})
 
     # -- running one check ------------------------------------------------------------------

@@ -17,6 +17,7 @@ class CheckResult:
     message: str = ""  # why it failed or was skipped: one line
     details: list[tuple[str, str]] = field(default_factory=list)  # (label, value) pairs
     hint: str = ""
+    seconds: float = 0.0  # how long the check ran
 
     @property
     def points(self) -> int:
@@ -37,6 +38,7 @@ class StepResult:
     id: str
     title: str
     max_points: int
+    file: str = ""  # the student's file, as the student would type it
     checks: list[CheckResult] = field(default_factory=list)
     problem: str = ""  # set when the step could not be graded at all (or only in part)
     not_started: bool = False

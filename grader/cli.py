@@ -1,0 +1,123 @@
+"""`grader`: grade your lessons and see what works, what doesn't, and why."""
+
+from __future__ import annotations
+
+import argparse
+import locale
+import os
+import sys
+from pathlib import Path
+
+from . import i18n
+from .i18n import _
+from .manifest import Step, steps
+from .render import json_out, terminal
+from .runner import grade
+
+KIT_HOME = Path(__file__).resolve().parent.parent
+
+
+def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a console that lacks a character gets a '?'
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+    argv = sys.argv[1:] if argv is None else argv
+    i18n.set_language(choose_language(argv))
+    args = parser().parse_args(argv)
+    try:
+        selected = select_steps(args.steps)
+        root = find_root(args)
+    except LookupError as error:
+        print(f"grader: {error}", file=sys.stderr)
+        return 2
+    report = grade(root, selected)
+    if args.json:
+        text = json_out.render(report)
+        if args.json == "-":
+            sys.stdout.write(text)
+        else:
+            Path(args.json).write_text(text, encoding="utf-8")
+    if args.json != "-":
+        sys.stdout.write(terminal.render(report, sys.stdout))
+    return 0 if report.passed else 1
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="grader",
+        description=_("Grade the socket chat lessons: each step's checks run against your code "
+                      "and you see what works, what doesn't, and why."),
+        epilog=_("Examples: `grader` grades every step in ./lessons; `grader 04` only step 04."),
+    )
+    p.add_argument("steps", nargs="*", metavar="STEP",
+                   help=_("steps to grade, e.g. 04 (default: all of them)"))
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--solutions", action="store_true",
+                       help=_("grade the reference solutions instead of your lessons"))
+    where.add_argument("--dir", type=Path, metavar="PATH",
+                       help=_("grade the steps in PATH (laid out like lessons/)"))
+    p.add_argument("--json", metavar="FILE",
+                   help=_("also write the results as JSON to FILE (- for standard output)"))
+    p.add_argument("--lang", choices=i18n.LANGUAGES,
+                   help=_("language of the output (default: GRADER_LANG, then your system's)"))
+    return p
+
+
+def choose_language(argv: list[str]) -> str:
+    """--lang, else GRADER_LANG, else the system locale, else English."""
+    for n, arg in enumerate(argv):
+        if arg == "--lang" and n + 1 < len(argv):
+            return argv[n + 1] if argv[n + 1] in i18n.LANGUAGES else "en"
+        if arg.startswith("--lang="):
+            value = arg.split("=", 1)[1]
+            return value if value in i18n.LANGUAGES else "en"
+    candidates = [os.environ.get("GRADER_LANG", "")]
+    candidates += [os.environ.get(name, "") for name in ("LC_ALL", "LC_MESSAGES", "LANG")]
+    try:
+        candidates.append(locale.getlocale()[0] or "")
+    except ValueError:
+        pass
+    for candidate in candidates:
+        code = candidate.split("_")[0].split(".")[0].lower()
+        if code in i18n.LANGUAGES:
+            return code
+        if candidate.lower().startswith("russian"):  # Windows: 'Russian_Russia'
+            return "ru"
+    return "en"
+
+
+def select_steps(wanted: list[str]) -> list[Step]:
+    known = {step.id: step for step in steps()}
+    if not wanted:
+        return list(known.values())
+    chosen = []
+    for name in wanted:
+        step_id = name.split("_")[0].zfill(2)
+        if step_id not in known:
+            raise LookupError(_("there is no step {name}; the steps are {ids}").format(
+                name=name, ids=", ".join(known)))
+        if known[step_id] not in chosen:
+            chosen.append(known[step_id])
+    return chosen
+
+
+def find_root(args: argparse.Namespace) -> Path:
+    """The lessons-like folder to grade."""
+    if args.dir:
+        folder = args.dir / "lessons" if (args.dir / "lessons").is_dir() else args.dir
+        if not folder.is_dir():
+            raise LookupError(_("{path} is not a folder").format(path=args.dir))
+        return folder
+    name = "solutions" if args.solutions else "lessons"
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents, KIT_HOME):
+        if (folder / name).is_dir() and (folder / name / steps()[0].folder).is_dir():
+            return folder / name
+        if folder.name == name and (folder / steps()[0].folder).is_dir():
+            return folder
+    raise LookupError(_("no {name}/ folder here: run grader in the kit's folder, or give "
+                        "--dir PATH").format(name=name))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""A Report as friendly text for a terminal: ✓ passed, ✗ failed, – skipped."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from typing import TextIO
+
+from ..i18n import _, ngettext
+from ..results import FAILED, PASSED, Report, StepResult
+
+WIDTH = 100
+MARKS = {PASSED: "✓", FAILED: "✗", "skipped": "–"}
+PLAIN_MARKS = {PASSED: "+", FAILED: "x", "skipped": "-"}  # for consoles that lack ✓ and ✗
+COLOURS = {PASSED: "32", FAILED: "31", "skipped": "33"}
+
+
+class Style:
+    def __init__(self, stream: TextIO):
+        self.colour = stream.isatty() and "NO_COLOR" not in os.environ
+        try:
+            "✓✗–".encode(stream.encoding or "ascii")
+            self.marks = MARKS
+        except (UnicodeEncodeError, LookupError):
+            self.marks = PLAIN_MARKS
+
+    def mark(self, status: str) -> str:
+        return self.paint(self.marks[status], COLOURS[status])
+
+    def paint(self, text: str, code: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if self.colour else text
+
+
+def render(report: Report, stream: TextIO) -> str:
+    style = Style(stream)
+    out: list[str] = []
+    for step in report.steps:
+        out += _step(step, style)
+        out.append("")
+    checks = [check for step in report.steps for check in step.checks]
+    passed = sum(check.status == PASSED for check in checks)
+    out.append(ngettext("{passed} of {total} check passed.", "{passed} of {total} checks passed.",
+                        len(checks)).format(passed=passed, total=len(checks)))
+    score = _("Score: {points}/{max}").format(points=report.points, max=report.max_points)
+    first_gap = next((s for s in report.steps if s.points < s.max_points), None)
+    if first_gap is None:
+        out.append(style.paint(score, "1;32") + "   " + _("Well done!"))
+    else:
+        out.append(style.paint(score, "1") + "   " + _(
+            "(run `grader {step}` again after your change; `grader --help` for more)").format(
+            step=first_gap.id))
+    return "\n".join(out) + "\n"
+
+
+def _step(step: StepResult, style: Style) -> list[str]:
+    title = f"{step.id} {step.title}"
+    score = f"{step.points}/{step.max_points}"
+    lines = [style.paint(title, "1") + " " * max(1, WIDTH - len(title) - len(score)) + score]
+    if step.problem:
+        lines += _wrap(step.problem, "  ")
+        if step.not_started:
+            lines += _wrap(_("Open {path} and write the parts marked TODO.").format(
+                path=step.file), "  ")
+        return lines
+    lines += [line for note in step.notes for line in _wrap(note, "  ")]
+    for check in step.checks:
+        lines += _wrap(check.description, f"  {style.mark(check.status)} ", "    ")
+        if check.status == "skipped":
+            lines[-1] += f" ({check.message})" if len(lines[-1]) + len(check.message) < WIDTH \
+                else ""
+        elif check.status == FAILED:
+            lines += _failure(check.message, check.details, check.hint)
+    return lines
+
+
+def _failure(message: str, details: list[tuple[str, str]], hint: str) -> list[str]:
+    lines = _wrap(message, "      ") if message else []
+    width = max((len(label) for label, _value in details), default=0)
+    for label, value in details:
+        head = f"      {label.ljust(width)}  " if label else "      "
+        lines += _wrap(value, head, " " * len(head))
+    if hint:
+        lines += _wrap(_("hint: {hint}").format(hint=hint), "      ", "            ")
+    return lines
+
+
+def _wrap(text: str, first: str, rest: str | None = None) -> list[str]:
+    return textwrap.wrap(text, WIDTH, initial_indent=first,
+                         subsequent_indent=first if rest is None else rest,
+                         break_long_words=True, break_on_hyphens=False) or [first.rstrip()]
