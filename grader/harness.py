@@ -144,7 +144,7 @@ class Session:
         """Add what every client saw and any crash of the student's code to a failure."""
         for client in self.clients[:4]:  # enough to follow the story; 30 would drown it
             failure.details.append((_("{who} saw:").format(who=client.name), client.transcript()))
-        for crash in self.crashes[:2]:
+        for crash in list(dict.fromkeys(self.crashes))[:2]:
             failure.details.append((_("meanwhile:"), shorten(crash, 200)[1:-1]))
         return failure
 

@@ -1,0 +1,50 @@
+"""Keeps the lesson READMEs' "what the grader checks" and "hints" sections in step with the
+registered checks and the manifest. For maintainers:
+
+    python -m grader.docs            rewrite the generated sections
+    python -m grader.docs --check    exit 1 if a README is out of date
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from .checks import checks_for
+from .manifest import Step, steps
+
+LESSONS = Path(__file__).resolve().parent.parent / "lessons"
+
+
+def sections(step: Step) -> dict[str, str]:
+    checks = "".join(f"- {check.description}\n" for check in checks_for(step.id))
+    hints = "".join(f"{n}. {hint}\n" for n, hint in enumerate(step.hints, 1))
+    return {"checks": checks, "hints": hints}
+
+
+def refresh(text: str, step: Step) -> str:
+    for name, body in sections(step).items():
+        text = re.sub(rf"(<!-- grader:{name} -->\n).*?(<!-- /grader:{name} -->)",
+                      lambda m, body=body: m[1] + body + m[2], text, flags=re.S)
+    return text
+
+
+def main(argv: list[str]) -> int:
+    stale = []
+    for step in steps():
+        readme = LESSONS / step.folder / "README.md"
+        text = readme.read_text(encoding="utf-8")
+        new = refresh(text, step)
+        if new != text:
+            stale.append(str(readme))
+            if "--check" not in argv:
+                readme.write_text(new, encoding="utf-8")
+    if stale and "--check" in argv:
+        print("out of date (run python -m grader.docs):", *stale, sep="\n  ")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,52 @@
+"""Shared helpers for the kit's tests: run the grader as a student would, read its JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def data(self) -> dict:
+        return json.loads(self.stdout)
+
+    def statuses(self) -> dict[str, str]:
+        return {check["name"]: check["status"] for check in self.data["checks"]}
+
+
+def grader(*args: str, cwd: Path = ROOT, timeout: float = 120, **env: str) -> Run:
+    """Run `python -m grader ARGS` in a child process, the way a student runs `grader`."""
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "grader", *args], cwd=cwd, capture_output=True, timeout=timeout,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "GRADER_LANG": "en", "NO_COLOR": "1", **env},
+        stdin=subprocess.DEVNULL,
+    )
+    return Run(done.returncode, done.stdout.decode("utf-8"), done.stderr.decode("utf-8"),
+               time.monotonic() - started)
+
+
+@pytest.fixture(scope="session")
+def solutions_run() -> Run:
+    return grader("--solutions", "--json", "-")
+
+
+@pytest.fixture(scope="session")
+def stubs_run() -> Run:
+    return grader("--dir", str(ROOT / "lessons"), "--json", "-")

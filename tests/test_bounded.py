@@ -1,0 +1,68 @@
+"""Hostile or broken student code: the grader stays bounded, says what happened, and goes on."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import grader
+
+BOUNDED = Path(__file__).with_name("fixtures") / "bounded"
+
+
+def grade(name: str, step: str, tmp_path: Path):
+    shutil.copytree(BOUNDED / name, tmp_path / name)
+    return grader("--dir", str(tmp_path / name), step, "--json", "-", timeout=60)
+
+
+@pytest.mark.parametrize(("name", "says"), [
+    ("server_at_import", "move the code that starts the server under if __name__"),
+    ("exit_at_import", "calls sys.exit() when it is imported"),
+    ("crash_at_import", "importing your server.py failed: server.py:"),
+    ("syntax_error", "server.py line 4: expected ':'"),
+])
+def test_unusable_module_is_explained_once(name: str, says: str, tmp_path: Path) -> None:
+    run = grade(name, "04", tmp_path)
+    step = run.data["steps"][0]
+    assert says in step["problem"]
+    assert run.data["score"] == 0 and run.code == 1
+    assert run.seconds < 30
+
+
+def test_serve_that_never_accepts_fails_fast(tmp_path: Path) -> None:
+    run = grade("never_accepts", "04", tmp_path)
+    statuses = run.statuses()
+    assert statuses["asks_for_name"] == "failed"
+    assert set(statuses.values()) <= {"failed", "skipped"}
+    assert run.seconds < 30
+
+
+def test_server_that_accepts_and_never_answers(tmp_path: Path) -> None:
+    run = grade("never_answers", "04", tmp_path)
+    check = next(c for c in run.data["checks"] if c["name"] == "asks_for_name")
+    assert check["status"] == "failed"
+    assert any("nothing within 1 s" in d["value"] for d in check["details"])
+    assert run.seconds < 30
+
+
+def test_worker_killed_by_student_code_costs_one_check_at_a_time(tmp_path: Path) -> None:
+    run = grade("exits_process", "01", tmp_path)
+    first = run.data["checks"][0]
+    assert first["status"] == "failed"
+    assert "ended the grader's process" in first["message"]
+    assert run.data["score"] == 0
+    assert run.seconds < 30
+
+
+def test_crashing_thread_is_shown_with_the_students_line(tmp_path: Path) -> None:
+    run = grade("handler_raises", "04", tmp_path)
+    check = next(c for c in run.data["checks"] if c["name"] == "asks_again_after_blank_name")
+    meanwhile = [d["value"] for d in check["details"] if d["label"] == "meanwhile:"]
+    assert meanwhile and "server.py:" in meanwhile[0] and "ZeroDivisionError" in meanwhile[0]
+
+
+def test_non_daemon_threads_do_not_keep_the_grader_alive(tmp_path: Path) -> None:
+    run = grade("non_daemon_threads", "01", tmp_path)
+    assert run.data["score"] == 10
+    assert run.seconds < 30

@@ -1,0 +1,26 @@
+"""Buggy submissions lose exactly the checks named for their bug, and keep every other one."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import grader
+from fixtures.bugs import BUGS, Bug
+
+from grader.manifest import steps
+
+STEP_OF = {step.folder: step.id for step in steps()}
+
+
+@pytest.mark.parametrize("name", sorted(BUGS))
+def test_bug_loses_its_checks(name: str, tmp_path) -> None:
+    bug: Bug = BUGS[name]
+    run = grader("--dir", str(bug.write(tmp_path)), STEP_OF[bug.step_folder], "--json", "-")
+    statuses = run.statuses()
+    lost = {check for check, status in statuses.items() if status != "passed"}
+    assert run.code == 1
+    assert bug.loses <= lost, f"should have lost {sorted(bug.loses - lost)}"
+    assert lost - bug.loses - bug.may_lose == set(), "lost checks unrelated to the bug"
+    # a failure always says why
+    for check in run.data["checks"]:
+        if check["status"] != "passed":
+            assert check["message"], check

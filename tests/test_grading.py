@@ -1,0 +1,59 @@
+"""The grader on the reference solutions, the untouched stubs, and plain text output."""
+
+from __future__ import annotations
+
+from conftest import ROOT, Run, grader
+
+from grader.checks import checks_for
+from grader.manifest import steps
+
+
+def test_solutions_score_full_marks(solutions_run: Run) -> None:
+    data = solutions_run.data
+    failed = [c["name"] for c in data["checks"] if not c["passed"]]
+    assert failed == []
+    assert (data["score"], data["max_score"]) == (100, 100)
+    assert solutions_run.code == 0
+
+
+def test_every_check_is_reported_once(solutions_run: Run) -> None:
+    reported = [(c["step"], c["name"]) for c in solutions_run.data["checks"]]
+    expected = [(s.id, c.name) for s in steps() for c in checks_for(s.id)]
+    assert reported == expected
+
+
+def test_untouched_stubs_score_zero_and_say_not_started(stubs_run: Run) -> None:
+    data = stubs_run.data
+    assert data["score"] == 0
+    assert stubs_run.code == 1
+    for step in data["steps"]:
+        assert step["not_started"], step
+        assert "NotImplementedError" in step["problem"]
+
+
+def test_untouched_stubs_are_quick_and_calm() -> None:
+    run = grader(cwd=ROOT)  # plain `grader` in the kit's folder grades ./lessons
+    assert run.code == 1
+    assert "Traceback" not in run.stdout + run.stderr
+    assert run.stdout.count("not started yet") == len(steps())
+    assert run.seconds < 10  # a hang guard; benchmarks/grader_times.py reports the real figure
+
+
+def test_text_output_fits_100_columns(solutions_run: Run) -> None:
+    run = grader("--dir", str(ROOT / "lessons"))
+    for line in run.stdout.splitlines():
+        assert len(line) <= 100, line
+
+
+def test_one_step_and_json_file(tmp_path) -> None:
+    out = tmp_path / "r.json"
+    run = grader("--solutions", "01", "--json", str(out))
+    assert run.code == 0
+    assert "01 echo server" in run.stdout and "02 " not in run.stdout
+    assert '"score": 10' in out.read_text(encoding="utf-8")
+
+
+def test_unknown_step_is_a_usage_error() -> None:
+    run = grader("09")
+    assert run.code == 2
+    assert "there is no step 09" in run.stderr
