@@ -12,19 +12,24 @@ import sys
 from pathlib import Path
 
 from .checks import checks_for
+from .i18n import translation
 from .manifest import Step, steps
 
 LESSONS = Path(__file__).resolve().parent.parent / "lessons"
 
 
-def sections(step: Step) -> dict[str, str]:
-    checks = "".join(f"- {check.description}\n" for check in checks_for(step.id))
-    hints = "".join(f"{n}. {hint}\n" for n, hint in enumerate(step.hints, 1))
+READMES = {"en": "README.md", "ru": "README.ru.md"}
+
+
+def sections(step: Step, lang: str) -> dict[str, str]:
+    _ = translation(lang).gettext
+    checks = "".join(f"- {_(check.description)}\n" for check in checks_for(step.id))
+    hints = "".join(f"{n}. {_(hint)}\n" for n, hint in enumerate(step.hints, 1))
     return {"checks": checks, "hints": hints}
 
 
-def refresh(text: str, step: Step) -> str:
-    for name, body in sections(step).items():
+def refresh(text: str, step: Step, lang: str = "en") -> str:
+    for name, body in sections(step, lang).items():
         text = re.sub(rf"(<!-- grader:{name} -->\n).*?(<!-- /grader:{name} -->)",
                       lambda m, body=body: m[1] + body + m[2], text, flags=re.S)
     return text
@@ -32,10 +37,12 @@ def refresh(text: str, step: Step) -> str:
 
 def main(argv: list[str]) -> int:
     stale = []
-    for step in steps():
-        readme = LESSONS / step.folder / "README.md"
+    for step, (lang, name) in ((s, r) for s in steps() for r in READMES.items()):
+        readme = LESSONS / step.folder / name
+        if not readme.exists():
+            continue
         text = readme.read_text(encoding="utf-8")
-        new = refresh(text, step)
+        new = refresh(text, step, lang)
         if new != text:
             stale.append(str(readme))
             if "--check" not in argv:

@@ -16,8 +16,16 @@ _translation: gettext.NullTranslations = gettext.NullTranslations()
 def set_language(lang: str) -> None:
     """Use the catalog of `lang` ("en" or "ru") from now on; English when it has none."""
     global _translation
-    _translation = gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=True)
+    _translation = translation(lang)
     os.environ["GRADER_LANG"] = lang  # worker processes inherit the choice
+    # argparse looks its words ("usage:", "options") up in gettext's default domain.
+    os.environ["LANGUAGE"] = lang
+    gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
+    gettext.textdomain(DOMAIN)
+
+
+def translation(lang: str) -> gettext.NullTranslations:
+    return gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=True)
 
 
 def _(message: str) -> str:
