@@ -26,7 +26,8 @@ from .i18n import DOMAIN, LANGUAGES, LOCALE_DIR
 from .manifest import MANIFEST, steps
 
 PACKAGE = Path(__file__).resolve().parent
-HEADER = "# The grader's messages. Edit the .po of your language, then: python -m grader.catalog update"
+HEADER = ("# The grader's messages. Edit the .po of your language, then run:\n"
+          "# python -m grader.catalog update")
 HEADER_VERSION = "1"
 SOURCE_LANGUAGE = "en"
 

@@ -14,7 +14,7 @@ from typing import IO, Any
 
 import pytest
 
-from .checks import Check, checks_for
+from .checks import Check, checks_for, skipped_because
 from .client_lab import ClientLab
 from .driver import CheckFailed
 from .harness import Session
@@ -52,16 +52,27 @@ class GraderPlugin:
     """Runs each check with a fresh server (or client lab) and writes one JSON line per event."""
 
     def __init__(self, step: Step, student_file: Path, serve: Callable | None, out: IO[str],
-                 passed_before: set[str], start_after: str | None) -> None:
+                 report: list[str], passed: set[str], failed: set[str]) -> None:
         self.step = step
         self.student_file = student_file
         self.serve = serve
         self.out = out
-        self.passed = set(passed_before)
+        self.report = set(report or [check.name for check in checks_for(step.id)])
+        self.passed = set(passed)
         self.started = time.monotonic()
-        names = [check.name for check in checks_for(step.id)]
-        first = names.index(start_after) + 1 if start_after else 0
-        self.todo = checks_for(step.id)[first:]
+        by_name = {check.name: check for check in checks_for(step.id)}
+        needed: set[str] = set()
+
+        def need(name: str) -> None:  # a check, and what it depends on that we don't know
+            if name in needed or (name not in self.report and name in passed | failed):
+                return
+            needed.add(name)
+            for dependency in by_name[name].after:
+                need(dependency)
+
+        for name in self.report:
+            need(name)
+        self.todo = [check for check in checks_for(step.id) if check.name in needed]
 
     def write(self, record: dict) -> None:
         self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -77,11 +88,12 @@ class GraderPlugin:
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         check: Check = item.check  # type: ignore[attr-defined]
-        self.write({"event": "start", "name": check.name})
+        if check.name in self.report:
+            self.write({"event": "start", "name": check.name})
         missing = [name for name in check.after if name not in self.passed]
         if missing:
             needed = next(c for c in checks_for(self.step.id) if c.name == missing[0])
-            pytest.skip(_("skipped: needs “{check}”").format(check=_(needed.description)))
+            pytest.skip(skipped_because(needed))
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Iterator:
@@ -107,6 +119,8 @@ class GraderPlugin:
 
     def record(self, check: Check, status: str, message: str = "",
                details: list | None = None, hint: str = "") -> None:
+        if check.name not in self.report:
+            return  # run only because a check of ours depends on it
         result = CheckResult(
             step=check.step, name=check.name, description=_(check.description),
             max_points=check.points, status=status, message=message,

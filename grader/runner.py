@@ -15,10 +15,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .checks import checks_for
+from .checks import checks_for, skipped_because
 from .i18n import _
 from .manifest import Step
-from .results import FAILED, PASSED, CheckResult, Report, StepResult
+from .results import FAILED, PASSED, SKIPPED, CheckResult, Report, StepResult
 
 STEP_DEADLINE = 90.0  # seconds for all of one step's checks; each check also has its own limit
 GRADER_HOME = Path(__file__).resolve().parent.parent
@@ -31,27 +31,58 @@ def grade(root: Path, steps: list[Step]) -> Report:
 
 
 def grade_step(step: Step, student_file: Path) -> StepResult:
+    """One step: its checks in one worker, and each check marked `alone` in a worker of its own
+    at the same time (a check that measures the whole process needs the process to itself).
+    An `alone` check runs at once; if what it needs fails in the main worker, it counts as
+    skipped."""
+    checks = checks_for(step.id)
+    alone = [c for c in checks if c.alone]
+    with ThreadPoolExecutor(max_workers=1 + len(alone)) as pool:
+        main_run = pool.submit(run_part, step, student_file, [c.name for c in checks
+                                                              if not c.alone])
+        alone_runs = [pool.submit(run_part, step, student_file, [c.name], set(c.after))
+                      for c in alone]
+        main = main_run.result()
+        for check, run in zip(alone, alone_runs):
+            if main.problem:
+                break  # the step's one problem is said once, and every check fails with it
+            other = run.result()
+            passed = {c.name for c in main.checks if c.status == PASSED}
+            missing = [name for name in check.after if name not in passed]
+            if missing:
+                needed = next(c for c in checks if c.name == missing[0])
+                other.checks = [_result(step, check.name, SKIPPED, skipped_because(needed))]
+            elif other.problem and not other.checks:
+                other.checks = [_result(step, check.name, FAILED, other.problem)]
+            main.checks += other.checks
+    _fill_missing(step, main)
+    return main
+
+
+def run_part(step: Step, student_file: Path, names: list[str],
+             assume_passed: frozenset[str] | set[str] = frozenset()) -> StepResult:
+    """Run the checks `names` of a step, starting a new worker after any that kills one."""
     result = StepResult(id=step.id, title=_(step.title), max_points=step.points,
                         file=_display(student_file))
+    known = [CheckResult(step.id, name, "", 0, PASSED) for name in assume_passed]
     deadline = time.monotonic() + STEP_DEADLINE
-    start_after: str | None = None
     with tempfile.TemporaryDirectory(prefix="grader-") as tmp:
-        for attempt in range(len(checks_for(step.id)) + 1):
+        for attempt in range(len(names) + 1):
+            remaining = [n for n in names if n not in {c.name for c in result.checks}]
+            if not remaining or time.monotonic() >= deadline:
+                break
             results_file = Path(tmp, f"results-{attempt}.jsonl")
             log_file = Path(tmp, f"worker-{attempt}.log")
-            ended = _run_worker(step, student_file, results_file, log_file, result,
-                                start_after, deadline)
+            ended = _run_worker(step, student_file, results_file, log_file,
+                                known + result.checks, remaining,
+                                first_run=attempt == 0, deadline=deadline)
             running = _read_records(results_file, result)
             if ended == "done" or result.problem:
                 break
-            if running is None:  # died between checks: nothing more we can blame it on
+            if running not in names:  # died outside any check of ours: say so, once
                 result.problem = _worker_trouble(ended, log_file)
                 break
             result.checks.append(_failed(step, running, _worker_trouble(ended, log_file)))
-            start_after = running
-            if time.monotonic() >= deadline:
-                break
-    _fill_missing(step, result)
     return result
 
 
@@ -63,13 +94,15 @@ def _display(path: Path) -> str:
 
 
 def _run_worker(step: Step, student_file: Path, results_file: Path, log_file: Path,
-                result: StepResult, start_after: str | None, deadline: float) -> str:
+                known: list[CheckResult], names: list[str], first_run: bool,
+                deadline: float) -> str:
     """Run one worker to its end; 'done', 'timeout', or its exit code as text."""
     command = [sys.executable, "-m", "grader.worker", step.id, str(student_file),
-               str(results_file),
-               "--passed", ",".join(c.name for c in result.checks if c.status == PASSED)]
-    if start_after:
-        command += ["--start-after", start_after]
+               str(results_file), "--checks", ",".join(names),
+               "--passed", ",".join(c.name for c in known if c.status == PASSED),
+               "--failed", ",".join(c.name for c in known if c.status != PASSED)]
+    if not first_run:
+        command.append("--again")
     env = dict(os.environ, PYTHONIOENCODING="utf-8", PYTHONDONTWRITEBYTECODE="1",
                PYTHONPATH=os.pathsep.join(filter(None, [str(GRADER_HOME),
                                                         os.environ.get("PYTHONPATH")])))
@@ -140,9 +173,13 @@ def _worker_trouble(ended: str, log_file: Path) -> str:
 
 
 def _failed(step: Step, name: str, message: str) -> CheckResult:
+    return _result(step, name, FAILED, message)
+
+
+def _result(step: Step, name: str, status: str, message: str) -> CheckResult:
     check = next(c for c in checks_for(step.id) if c.name == name)
     return CheckResult(step=step.id, name=name, description=_(check.description),
-                       max_points=check.points, status=FAILED, message=message)
+                       max_points=check.points, status=status, message=message)
 
 
 def _fill_missing(step: Step, result: StepResult) -> None:

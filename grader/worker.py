@@ -1,6 +1,9 @@
 """One step's checks, run in a process of their own so that student code cannot hurt the grader.
 
-    python -m grader.worker STEP STUDENT_FILE RESULTS_FILE [--passed A,B] [--start-after NAME]
+    python -m grader.worker STEP STUDENT_FILE RESULTS_FILE --checks A,B [--passed C] [--failed D]
+
+Runs the checks named (and, without reporting them, any they depend on that are not known to
+have passed or failed), in the step's order.
 
 Writes JSON lines to RESULTS_FILE: {"event": "start" | "result" | "problem" | "note" | "done"}.
 Ends with os._exit(), so threads the student's code left running cannot keep it alive.
@@ -24,8 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("step")
     parser.add_argument("student_file", type=Path)
     parser.add_argument("results", type=Path)
+    parser.add_argument("--checks", default="")
     parser.add_argument("--passed", default="")
-    parser.add_argument("--start-after", default=None)
+    parser.add_argument("--failed", default="")
+    parser.add_argument("--again", action="store_true", help="a restart: skip the code review")
     args = parser.parse_args(argv)
     set_language(os.environ.get("GRADER_LANG", "en"))
     step = find_step(args.step)
@@ -36,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
             out.flush()
 
         serve = None
-        if args.start_after is None:  # a first run: look at the code before running it
+        if not args.again:  # a first run: look at the code before running it
             try:
                 source = read_source(student_file)
                 still = unfinished(source, step.todos)
@@ -82,9 +87,11 @@ def run_checks(step, student_file: Path, serve, out, args: argparse.Namespace) -
 
     from .plugin import GraderPlugin
 
-    plugin = GraderPlugin(step, student_file, serve, out,
-                          passed_before=set(filter(None, args.passed.split(","))),
-                          start_after=args.start_after)
+    def names(text: str) -> list[str]:
+        return [name for name in text.split(",") if name]
+
+    plugin = GraderPlugin(step, student_file, serve, out, report=names(args.checks),
+                          passed=set(names(args.passed)), failed=set(names(args.failed)))
     return int(pytest.main(
         [str(student_file), "-c", str(Path(__file__).with_name("worker.ini")),
          "--rootdir", str(student_file.parent), "--noconftest", "-q", "-p", "pytest_timeout"],

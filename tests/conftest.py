@@ -38,7 +38,8 @@ def grader(*args: str, cwd: Path = ROOT, timeout: float = 120, **env: str) -> Ru
         env={**os.environ, "PYTHONPATH": str(ROOT), "GRADER_LANG": "en", "NO_COLOR": "1", **env},
         stdin=subprocess.DEVNULL,
     )
-    return Run(done.returncode, done.stdout.decode("utf-8"), done.stderr.decode("utf-8"),
+    encoding = env.get("PYTHONIOENCODING", "utf-8")
+    return Run(done.returncode, done.stdout.decode(encoding), done.stderr.decode(encoding),
                time.monotonic() - started)
 
 

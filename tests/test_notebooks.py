@@ -23,11 +23,20 @@ ALL = [NOTEBOOKS / f"{step}.ipynb" for step in STEPS] + [
     NOTEBOOKS / "ru" / f"{step}.ipynb" for step in STEPS
 ]
 
-# Appended to the in-memory copy: every demo names its threads "demo-..." and must stop them.
+# Appended to the in-memory copy: every demo names its threads "demo-..." and must stop them,
+# and must close its TCP sockets (the kernel's own sockets are AF_UNIX or zmq).
 LEAK_CHECK = """\
+import gc as _gc
+import socket as _socket
 import threading as _threading
 _left = [t.name for t in _threading.enumerate() if t.name.startswith("demo") and t.is_alive()]
 assert not _left, f"demo threads still running at the end of the notebook: {_left}"
+_gc.collect()
+_open = [
+    s for s in _gc.get_objects()
+    if isinstance(s, _socket.socket) and s.fileno() != -1 and s.family == _socket.AF_INET
+]
+assert not _open, f"TCP sockets left open at the end of the notebook: {_open}"
 """
 
 

@@ -205,7 +205,7 @@ def next_pair_can_chat(server: Session) -> None:
                                                "welcome the next two clients."))
 
 
-@check("04", points=3, after="relays_to_others", timeout=15)
+@check("04", points=3, after="relays_to_others", timeout=15, alone=True)
 def no_busy_loop(server: Session) -> None:
     """spends no CPU on clients that hung up"""
     alice, bob, carol = server.join("alice", "bob", "carol")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..i18n import _
+
 DEFAULT_TIMEOUT = 10.0  # seconds; pytest-timeout stops a check that takes longer
 
 
@@ -16,6 +18,7 @@ class Check:
     points: int
     after: tuple[str, ...]  # checks of the same step that must pass first, else this is skipped
     timeout: float
+    alone: bool  # runs in a worker process of its own (it measures the whole process)
     function: Callable
 
 
@@ -23,13 +26,13 @@ _REGISTRY: list[Check] = []
 
 
 def check(step: str, points: int, after: str | tuple[str, ...] = (),
-          timeout: float = DEFAULT_TIMEOUT) -> Callable[[Callable], Callable]:
+          timeout: float = DEFAULT_TIMEOUT, alone: bool = False) -> Callable[[Callable], Callable]:
     def register(function: Callable) -> Callable:
         doc = (function.__doc__ or function.__name__).strip().splitlines()[0]
         _REGISTRY.append(Check(
             step=step, name=function.__name__, description=doc, points=points,
             after=(after,) if isinstance(after, str) else tuple(after),
-            timeout=timeout, function=function,
+            timeout=timeout, alone=alone, function=function,
         ))
         return function
 
@@ -41,3 +44,8 @@ def checks_for(step: str) -> list[Check]:
     found = [c for c in _REGISTRY if c.step == step]
     return sorted(found, key=lambda c: (c.function.__code__.co_filename,
                                         c.function.__code__.co_firstlineno))
+
+
+def skipped_because(needed: Check) -> str:
+    """Why a check did not run: the student-facing line of the check it needs."""
+    return _("skipped: needs “{check}”").format(check=_(needed.description))

@@ -39,8 +39,9 @@ def render(report: Report, stream: TextIO) -> str:
         out.append("")
     checks = [check for step in report.steps for check in step.checks]
     passed = sum(check.status == PASSED for check in checks)
-    out.append(ngettext("{passed} of {total} check passed.", "{passed} of {total} checks passed.",
-                        len(checks)).format(passed=passed, total=len(checks)))
+    # The number that decides the plural is `n` (Russian: 1 проверка, 2 проверки, 5 проверок).
+    out.append(ngettext("{n} of {total} checks passed.", "{n} of {total} checks passed.",
+                        passed).format(n=passed, total=len(checks)))
     score = _("Score: {points}/{max}").format(points=report.points, max=report.max_points)
     first_gap = next((s for s in report.steps if s.points < s.max_points), None)
     if first_gap is None:

@@ -124,6 +124,7 @@ print(conn.recv(4096))
 # процессора — за каждого ушедшего клиента, навсегда. Измерим это за 0,3 с с помощью
 # `time.process_time()` (сколько процессорного времени потратил этот процесс Python).
 
+
 # %%
 def echo_spinning(conn, seconds=0.3):
     """The mistake: ignore b'' and call recv() again. (A deadline stops this demo.)"""
@@ -147,6 +148,7 @@ print(f"CPU time used: {cpu:.2f} s, that is {cpu / 0.3:.0%} of one core, for a c
 # ### The fix: `b''` ends the loop
 # %% [markdown] ru
 # ### Как правильно: `b''` завершает цикл
+
 
 # %%
 def echo_until_closed(conn):
@@ -176,6 +178,7 @@ listener.close()  # end of the section: every socket is closed
 # `serve()` принимает клиента, повторяет всё за ним, пока тот не отключится, и принимает
 # следующего. Здесь он работает в фоновом потоке, чтобы блокнот мог быть его клиентом.
 # Два клиента, один за другим:
+
 
 # %%
 def serve(listener, stop):

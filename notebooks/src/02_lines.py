@@ -126,25 +126,27 @@ def received(sock, quiet=0.2):
         sock.settimeout(WAIT)
     return data
 
+
 # %% [markdown] en
 # ## 1. Two sends, one `recv()`
 #
 # The sample chat server from the assignment treats every `recv()` as one message. This demo
 # server does the same and tells us what each `recv()` gave it. It is a little slow (a real
-# server is busy printing and sending to others; here `time.sleep(0.1)` plays that part),
+# server is busy printing and sending to others; here `time.sleep(0.2)` plays that part),
 # and the client sends two lines quickly:
 # %% [markdown] ru
 # Пример чат-сервера из задания считает каждый `recv()` одним сообщением. Этот
 # демо-сервер поступает так же и сообщает нам, что вернул ему каждый `recv()`. Он немного
 # медлителен (настоящий сервер занят печатью и рассылкой другим; здесь эту роль играет
-# `time.sleep(0.1)`), а клиент быстро отправляет две строки:
+# `time.sleep(0.2)`), а клиент быстро отправляет две строки:
+
 
 # %%
 def report_each_recv(conn):
     """Treat every recv() as one message, like the sample server, and say what it was."""
     count = 0
     while True:
-        time.sleep(0.1)  # busy for a moment
+        time.sleep(0.2)  # busy for a moment
         data = conn.recv(1024)
         if not data:
             return
@@ -188,6 +190,7 @@ with DemoServer(report_each_recv) as server, server.connect() as client:
 # не декодируется. Здесь клиент отправляет первые 3 байта от `"привет\n"`, делает паузу и
 # отправляет остальное; сервер декодирует каждый `recv()` отдельно:
 
+
 # %%
 def decode_each_recv(conn):
     """Decode every recv() on its own: the mistake."""
@@ -204,7 +207,8 @@ with DemoServer(decode_each_recv) as server, server.connect() as client:
     time.sleep(0.2)
     client.sendall(hello[3:])
     print("the client got back:", received(client))
-print("the server's thread died with:", repr(server.errors[0]))
+for error in server.errors:
+    print("the server's thread died with:", repr(error))
 
 # %% [markdown] en
 # The server's thread is dead, and the client got nothing back. The sample server wraps its
@@ -227,6 +231,7 @@ print("the server's thread died with:", repr(server.errors[0]))
 # Отправитель заканчивает каждое сообщение символом `"\n"`. Получатель добавляет каждый
 # `recv()` в буфер *байтов* и, как только в буфере есть `b"\n"`, вырезает строку перед ним.
 # Декодируется только целая строка, а целая строка никогда не обрывается посреди буквы.
+
 
 # %%
 def read_lines(conn):

@@ -164,6 +164,7 @@ def received(sock, quiet=0.3):
         sock.settimeout(WAIT)
     return data.decode(ENCODING)
 
+
 # %% [markdown] en
 # ## 1. One thread, two directions: somebody waits
 #
@@ -176,6 +177,7 @@ def received(sock, quiet=0.3):
 # Первое, что приходит в голову, — один цикл, который ходит по очереди. Ждём строку от Ann,
 # передаём Bob; ждём строку от Bob, передаём Ann; и так далее. (Имена здесь заданы заранее,
 # чтобы не удлинять пример.) А теперь пусть первым заговорит Bob:
+
 
 # %%
 def take_turns(ann, bob):
@@ -218,6 +220,7 @@ with PairServer(take_turns) as server, server.connect() as ann, server.connect()
 # каждого направления свой поток. Когда одна сторона пишет `leave` (или просто исчезает:
 # `read_line()` возвращает `None`), её `relay` кладёт её в очередь, а чат сообщает об этом
 # другой стороне и заканчивается.
+
 
 # %%
 def relay(sender, receiver, name, ended):

@@ -200,26 +200,28 @@ class LineReader:
         line, self.buffer = self.buffer.split(b"\n", 1)
         return line.decode(ENCODING, errors="replace")
 
+
 # %% [markdown] en
 # ## 1. Lost messages: one `recv()` is not one message
 #
 # The sample server treats every `recv(1024)` as one message, and the sample client sends
 # what you type without a `"\n"`. This demo server reads the same way and says what it would
 # relay. It is a little slow, as a real server is while it prints and sends to others
-# (`time.sleep(0.1)` plays that part). Ann types `bye`, then `leave`:
+# (`time.sleep(0.2)` plays that part). Ann types `bye`, then `leave`:
 # %% [markdown] ru
 # ## 1. Потерянные сообщения: один `recv()` — не одно сообщение
 #
 # Пример сервера считает каждый `recv(1024)` одним сообщением, а пример клиента отправляет
 # введённое без `"\n"`. Этот демо-сервер читает так же и сообщает, что он переслал бы.
 # Он немного медлителен, как настоящий сервер, пока тот печатает и рассылает другим (эту роль
-# играет `time.sleep(0.1)`). Ann пишет `bye`, потом `leave`:
+# играет `time.sleep(0.2)`). Ann пишет `bye`, потом `leave`:
+
 
 # %%
 def read_like_the_sample(conn):
     """One recv() = one message, and only an exact "leave" leaves: the mistake."""
     while True:
-        time.sleep(0.1)  # busy for a moment
+        time.sleep(0.2)  # busy for a moment
         text = conn.recv(1024).decode(ENCODING)
         if not text:
             return
@@ -232,7 +234,7 @@ def read_like_the_sample(conn):
 with DemoServer(read_like_the_sample) as server, server.connect() as ann:
     ann.sendall(b"bye")
     ann.sendall(b"leave")
-    print(received(ann))
+    print(received(ann, quiet=0.5))
 
 # %% [markdown] en
 # The others would see `Ann: byeleave`, and Ann never leaves. Under load the sample lost
@@ -251,12 +253,13 @@ with DemoServer(read_like_the_sample) as server, server.connect() as ann:
 # между двумя `recv()`, выходит целой (пример сервера молча выбросил бы такое сообщение: его
 # `except: continue` проглатывает `UnicodeDecodeError`). Тот же пример, но со строками:
 
+
 # %%
 def read_lines(conn):
     """Line by line, and a leave is a line that is "leave" after strip()."""
     reader = LineReader(conn)
     while True:
-        time.sleep(0.1)  # just as slow
+        time.sleep(0.2)  # just as slow
         line = reader.read_line()
         if line is None:
             return
@@ -335,6 +338,7 @@ with DemoServer(loop_like_the_sample) as server:
 # **Исправление:** `read_line()` возвращает `None`, когда клиент ушёл (это и есть его `b''`),
 # и `None` завершает цикл клиента точно так же, как `leave`. Поток сообщает остальным и
 # заканчивается.
+
 
 # %%
 def loop_until_gone(conn):
@@ -415,6 +419,7 @@ print("Cat got:", received(clients["cat"]).splitlines())
 # **Исправление:** ловить `OSError` для каждого участника отдельно. Собственный поток мёртвого
 # участника заметит свой `None` и уберёт его из чата; рассылка просто идёт дальше.
 
+
 # %%
 def broadcast(text, sender):
     for name, conn in members.items():
@@ -450,6 +455,7 @@ for sock in [*clients.values(), *members.values(), listener]:
 # подключается Bob. Сколько Bob ждёт своего вопроса? (Пример ждал бы имя вечно; этот
 # демо-сервер сдаётся через 1 с.)
 
+
 # %%
 def ask_name(conn):
     conn.settimeout(1.0)  # the sample has no timeout: it would wait for the name forever
@@ -461,6 +467,7 @@ def ask_name(conn):
 
 def time_until_prompt(server):
     with server.connect() as _silent, server.connect() as bob:  # _silent never types a name
+        bob.settimeout(5)  # this demo waits a little longer than WAIT, to see the delay
         started = time.monotonic()
         prompt = bob.recv(1024)
         return prompt, time.monotonic() - started
@@ -561,8 +568,8 @@ except RuntimeError as error:
 # - **100 % CPU for a client that has gone** → `handle_client`: `None` from `read_line()` ends
 #   the loop just like `LEAVE`, and `chat.leave(client)` sits in a `finally:`, so it runs
 #   whatever happened (an `OSError` too).
-# - **A broadcast that dies at a dead socket** → `Chat._broadcast`: `try:
-#   member.send_line(text)` / `except OSError: pass` around each member on its own.
+# - **A broadcast that dies at a dead socket** → `Chat._broadcast`: wrap each member's
+#   `member.send_line(text)` in its own `try:` / `except OSError: pass`.
 # - **A silent client blocks everyone** → `serve`: `accept()`, turn on `TCP_NODELAY`, start a
 #   daemon thread running `handle_client(sock, chat)`, nothing else. `ask_name` runs in that
 #   thread: send `PROMPT`, read a line, prompt again after a blank one, `strip()` the name.
@@ -584,8 +591,8 @@ except RuntimeError as error:
 # - **100 % процессора на ушедшего клиента** → `handle_client`: `None` из `read_line()`
 #   завершает цикл так же, как `LEAVE`, а `chat.leave(client)` стоит в `finally:`, чтобы
 #   выполниться, что бы ни случилось (и при `OSError` тоже).
-# - **Рассылка умирает на мёртвом сокете** → `Chat._broadcast`: `try:
-#   member.send_line(text)` / `except OSError: pass` вокруг каждого участника отдельно.
+# - **Рассылка умирает на мёртвом сокете** → `Chat._broadcast`: оберните
+#   `member.send_line(text)` каждого участника в отдельный `try:` / `except OSError: pass`.
 # - **Молчун блокирует всех** → `serve`: `accept()`, включить `TCP_NODELAY`, запустить
 #   поток-демон с `handle_client(sock, chat)`, и больше ничего. `ask_name` работает в этом
 #   потоке: отправить `PROMPT`, прочитать строку, спросить снова после пустой, `strip()` имени.
