@@ -66,9 +66,11 @@ def _step(step: StepResult, style: Style) -> list[str]:
     lines += [line for note in step.notes for line in _wrap(note, "  ")]
     for check in step.checks:
         lines += _wrap(check.description, f"  {style.mark(check.status)} ", "    ")
-        if check.status == "skipped":
-            lines[-1] += f" ({check.message})" if len(lines[-1]) + len(check.message) < WIDTH \
-                else ""
+        if check.status == "skipped" and check.message:
+            if len(lines[-1]) + len(check.message) + 3 <= WIDTH:
+                lines[-1] += f" ({check.message})"
+            else:
+                lines += _wrap(f"({check.message})", "      ")
         elif check.status == FAILED:
             lines += _failure(check.message, check.details, check.hint)
     return lines

@@ -1,0 +1,72 @@
+"""Renderers turn the same plain results into text and JSON; compared with golden files.
+
+After an intended change of format: GOLDEN_UPDATE=1 python -m pytest tests/test_render.py
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+
+from grader.render import json_out, terminal
+from grader.results import FAILED, PASSED, SKIPPED, CheckResult, Report, StepResult
+
+GOLDEN = Path(__file__).with_name("golden")
+
+
+def sample() -> Report:
+    chat = StepResult(id="04", title="multi-user chat", max_points=40,
+                      file="lessons/04_multi_user/server.py", checks=[
+        CheckResult("04", "asks_for_name", "asks a new client for its name", 1, PASSED),
+        CheckResult("04", "no_echo_to_sender", "does not echo a message back to its sender", 2,
+                    FAILED, "alice did not receive the expected line",
+                    [("alice expected:", "'bob: yo'"), ("alice received:", "'alice: hi'")],
+                    "skip the sender's own socket when you broadcast."),
+        CheckResult("04", "tells_others_who_left", "tells the others when someone leaves", 2,
+                    SKIPPED, "skipped: needs “does not echo a message back to its sender”"),
+    ])
+    stub = StepResult(id="05", title="chat client", max_points=15,
+                      file="lessons/05_client/client.py", not_started=True,
+                      problem="not started yet (receive() raises NotImplementedError)")
+    return Report([chat, stub])
+
+
+class Pipe(io.StringIO):
+    encoding = "utf-8"
+
+    def isatty(self) -> bool:
+        return False
+
+
+@pytest.mark.parametrize(("name", "render"), [
+    ("report.txt", lambda report: terminal.render(report, Pipe())),
+    ("report.json", json_out.render),
+])
+def test_matches_golden(name: str, render) -> None:
+    text = render(sample())
+    golden = GOLDEN / name
+    if os.environ.get("GOLDEN_UPDATE"):
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8")
+
+
+def test_plain_marks_on_a_console_without_them() -> None:
+    class Ascii(Pipe):
+        encoding = "ascii"
+
+    text = terminal.render(sample(), Ascii())
+    assert "  x does not echo" in text and "  + asks" in text
+
+
+def test_colour_only_on_a_terminal(monkeypatch) -> None:
+    class Tty(Pipe):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert "\033[" in terminal.render(sample(), Tty())
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\033[" not in terminal.render(sample(), Tty())
