@@ -32,11 +32,12 @@ class ClientLab:
         self.peer: Client | None = None
 
     # -- what checks use --------------------------------------------------------------------
-    def start(self) -> None:
+    def start(self, port: int | None = None) -> None:
+        """Start the student's client, connecting to our listener (or to `port`)."""
         env = dict(os.environ, PYTHONIOENCODING=CONSOLE_ENCODING)
         env.pop("PYTHONUNBUFFERED", None)  # the client must flush by itself
         self.process = subprocess.Popen(
-            [sys.executable, str(self.student_file), "127.0.0.1", str(self.port)],
+            [sys.executable, str(self.student_file), "127.0.0.1", str(port or self.port)],
             cwd=self.student_file.parent, env=env,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )

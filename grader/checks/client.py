@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 
 from ..client_lab import ClientLab
+from ..driver import Client
 from ..i18n import _
-from ..protocol import LEAVE, PROMPT, joined, message
+from ..protocol import LEAVE, PROMPT, joined, left, message
+from ..reference_server import ReferenceServer
 from .registry import check
 
 
@@ -59,7 +61,7 @@ def speaks_utf8(lab: ClientLab) -> None:
                                   "what you send as UTF-8."))
 
 
-@check("05", points=2, after="sends_typed_lines")
+@check("05", points=1, after="sends_typed_lines")
 def exits_after_leave(lab: ClientLab) -> None:
     """exits soon after the user types leave"""
     server = lab.accept()
@@ -80,7 +82,7 @@ def exits_when_server_closes(lab: ClientLab) -> None:
                            "input() waits: make the input thread a daemon."))
 
 
-@check("05", points=2, after="sends_typed_lines")
+@check("05", points=1, after="sends_typed_lines")
 def leaves_at_end_of_input(lab: ClientLab) -> None:
     """sends leave and exits at the end of its input"""
     server = lab.accept()
@@ -90,3 +92,26 @@ def leaves_at_end_of_input(lab: ClientLab) -> None:
     server.expect(LEAVE, hint=_("when stdin ends (input() raises EOFError, or the for loop "
                                 "ends), send 'leave'."))
     lab.expect_exit()
+
+
+@check("05", points=2, after=("prints_while_waiting_for_input", "exits_after_leave"))
+def chats_through_a_real_server(lab: ClientLab) -> None:
+    """chats with another user through a real chat server"""
+    with ReferenceServer() as server:
+        lab.start(server.address[1])
+        lab.expect_printed(PROMPT, within=3)
+        lab.type("alice")
+        bob = Client.connect("bob", server.address)
+        try:
+            bob.expect(PROMPT)
+            bob.send("bob")
+            lab.expect_printed(joined("bob"))
+            bob.send("hi alice")
+            lab.expect_printed(message("bob", "hi alice"))
+            lab.type("hi bob")
+            bob.expect(message("alice", "hi bob"), hint=_("send each typed line as it is."))
+            lab.type(LEAVE)
+            bob.expect(left("alice"))
+            lab.expect_exit()
+        finally:
+            bob.close()
