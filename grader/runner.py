@@ -166,8 +166,10 @@ def _read_records(results_file: Path, result: StepResult) -> str | None:
 def _worker_trouble(ended: str, log_file: Path) -> str:
     if ended == "timeout":
         return _("no verdict after {s:g} s: the grader stopped your code").format(s=STEP_DEADLINE)
-    last = [line for line in log_file.read_text("utf-8", errors="replace").splitlines()
-            if line.strip()][-1:]
+    log = log_file.read_text("utf-8", errors="replace")
+    if "Timeout (>" in log:  # pytest-timeout's thread method (Windows) ends the process
+        return _("no verdict in time: the check was stopped")
+    last = [line for line in log.splitlines() if line.strip()][-1:]
     reason = _("your code ended the grader's process ({code})").format(code=ended)
     return f"{reason}: {last[0].strip()}" if last else reason
 
