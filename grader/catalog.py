@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import io
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -30,6 +31,8 @@ HEADER = ("# The grader's messages. Edit the .po of your language, then run:\n"
           "# python -m grader.catalog update")
 HEADER_VERSION = "1"
 SOURCE_LANGUAGE = "en"
+# Fixed header dates keep the files byte-identical between runs (git has the real history).
+DATE = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 # argparse's own words, which `grader --help` shows (argparse looks them up through gettext).
 ARGPARSE = [
@@ -37,6 +40,7 @@ ARGPARSE = [
     "%(prog)s: error: %(message)s\n", "the following arguments are required: %s",
     "invalid choice: %(value)r (choose from %(choices)s)", "unrecognized arguments: %s",
     "expected one argument", "not allowed with argument %s",
+    "argument %(argument_name)s: %(message)s",
 ]
 
 
@@ -44,7 +48,8 @@ def extract() -> Catalog:
     """Every message: _() and ngettext() calls with literal text, check lines, step titles."""
     catalog = Catalog(domain=DOMAIN, project="socket-chat-kit", version=HEADER_VERSION,
                       copyright_holder="the socket-chat-kit authors", charset="utf-8",
-                      fuzzy=False, header_comment=HEADER)
+                      fuzzy=False, header_comment=HEADER, creation_date=DATE,
+                      revision_date=DATE)
     for path in sorted(PACKAGE.rglob("*.py")):
         where = path.relative_to(PACKAGE.parent).as_posix()
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -94,6 +99,7 @@ def merged(template: Catalog, lang: str) -> Catalog:
                           header_comment=HEADER)
     catalog.update(template, no_fuzzy_matching=True)
     catalog.obsolete.clear()
+    catalog.creation_date = catalog.revision_date = DATE
     if lang == SOURCE_LANGUAGE:  # English says what the source says
         for message in catalog:
             if message.id:
@@ -135,22 +141,16 @@ def _files() -> dict[Path, bytes]:
     return files
 
 
-def _stable(data: bytes) -> bytes:
-    """Without the header lines that change with the clock."""
-    return b"\n".join(line for line in data.split(b"\n")
-                      if not line.startswith((b'"POT-Creation-Date', b'"PO-Revision-Date')))
-
-
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "check"
     files = _files()
     if command == "update":
         for path, data in files.items():
             path.parent.mkdir(parents=True, exist_ok=True)
-            if not path.exists() or _stable(path.read_bytes()) != _stable(data):
+            if not path.exists() or path.read_bytes() != data:
                 path.write_bytes(data)
     problems = [f"out of date: {path}" for path, data in files.items()
-                if not path.exists() or _stable(path.read_bytes()) != _stable(data)]
+                if not path.exists() or path.read_bytes() != data]
     for lang in LANGUAGES:
         with po_path(lang).open("rb") as f:
             catalog = read_po(f, locale=lang)

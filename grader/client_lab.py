@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from .driver import WAIT, CheckFailed, Client, shorten
+from .harness import code_place
 from .i18n import _
 
 CONSOLE_ENCODING = "cp1251"  # a Russian Windows console: the client must still speak UTF-8
@@ -51,13 +52,13 @@ class ClientLab:
         try:
             sock, _address = self.listener.accept()
         except socket.timeout:
-            raise self.explain(CheckFailed(
+            raise CheckFailed(
                 _("your client did not connect"),
                 [(_("expected:"), _("a connection to 127.0.0.1:{port} within {s:g} s").format(
                     port=self.port, s=within))],
                 _("connect to the host and port given on the command line: "
-                  "sys.argv[1] and sys.argv[2]."))) from None
-        self.peer = Client("server", sock)
+                  "sys.argv[1] and sys.argv[2].")) from None
+        self.peer = Client(_("server"), sock)
         return self.peer
 
     def type(self, *lines: str) -> None:
@@ -67,7 +68,7 @@ class ClientLab:
             self.process.stdin.write("".join(line + "\n" for line in lines).encode())
             self.process.stdin.flush()
         except OSError:
-            raise self.explain(CheckFailed(_("your client stopped reading its input"))) from None
+            raise CheckFailed(_("your client stopped reading its input")) from None
 
     def end_input(self) -> None:
         assert self.process and self.process.stdin
@@ -83,12 +84,12 @@ class ClientLab:
             try:
                 line = self.printed.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
-                raise self.explain(CheckFailed(
+                raise CheckFailed(
                     _("your client did not print a line it received"),
                     [(_("server sent:"), shorten(text)),
                      (_("expected on screen:"), _("a line with {text} within {s:g} s").format(
                          text=shorten(text), s=within))],
-                    hint)) from None
+                    hint) from None
             if text in line:
                 return
 
@@ -98,10 +99,10 @@ class ClientLab:
             try:
                 line = self.printed.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
-                raise self.explain(CheckFailed(
+                raise CheckFailed(
                     _("your client did not say that the server closed the connection"),
                     [(_("expected on screen:"), _("one more line within {s:g} s").format(
-                        s=within))], hint)) from None
+                        s=within))], hint) from None
             if line.strip():
                 return
 
@@ -110,14 +111,14 @@ class ClientLab:
         try:
             code = self.process.wait(within)
         except subprocess.TimeoutExpired:
-            raise self.explain(CheckFailed(
+            raise CheckFailed(
                 _("your client is still running"),
                 [(_("expected:"), _("exit with code 0 within {s:g} s").format(s=within))],
-                hint)) from None
+                hint) from None
         if code != 0:
-            raise self.explain(CheckFailed(
+            raise CheckFailed(
                 _("your client exited with code {code}").format(code=code),
-                [(_("expected:"), _("exit code 0"))], hint))
+                [(_("expected:"), _("exit code 0"))], hint)
 
     # -- output of the process -----------------------------------------------------------
     def _pump_output(self) -> None:
@@ -139,7 +140,7 @@ class ClientLab:
             found = re.match(r'\s*File "(.+)", line (\d+), in (\S+)', line)
             if found and Path(found[1]).name == self.student_file.name:
                 code = self.errors[n + 1].strip() if n + 1 < len(self.errors) else ""
-                where = f"{self.student_file.name}:{found[2]} in {found[3]}: {code}"
+                where = code_place(self.student_file.name, found[2], found[3], code)
         last = next((line for line in reversed(self.errors) if line and not line[0].isspace()
                      and "Traceback" not in line), "")
         return "; ".join(part for part in (where, last) if part)
@@ -147,7 +148,7 @@ class ClientLab:
     def explain(self, failure: CheckFailed) -> CheckFailed:
         time.sleep(0.05)  # let a fresh traceback reach us
         failure.details.append((_("your client printed:"),
-                                ", ".join(shorten(line, 40) for line in self.output[-5:])
+                                ", ".join(shorten(line, 60) for line in self.output[-5:])
                                 or _("nothing")))
         crash = self.crash_summary()
         if crash:

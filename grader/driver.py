@@ -35,7 +35,8 @@ def shorten(value: str | bytes, limit: int = MAX_SHOWN) -> str:
     if len(text) <= limit:
         return text
     keep = (limit - 15) // 2
-    return f"{text[:keep]}…({len(text) - 2 * keep} more)…{text[-keep:]}"
+    more = _("…({n} more)…").format(n=len(text) - 2 * keep)
+    return f"{text[:keep]}{more}{text[-keep:]}"
 
 
 class Client:

@@ -22,12 +22,17 @@ from .i18n import _
 def student_lines(error: BaseException, student_file: Path) -> str:
     """The frames of a traceback that are in the student's file: 'server.py:42 in f: code'."""
     frames = [
-        f"{Path(frame.filename).name}:{frame.lineno} in {frame.name}: {(frame.line or '').strip()}"
+        code_place(Path(frame.filename).name, frame.lineno, frame.name, (frame.line or "").strip())
         for frame in traceback.extract_tb(error.__traceback__)
         if Path(frame.filename).resolve() == student_file.resolve()
     ]
     kind = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
     return "; ".join(frames[-2:] + [kind])
+
+
+def code_place(file: str, line: int | str, function: str, code: str) -> str:
+    return _("{file}:{line} in {function}: {code}").format(
+        file=file, line=line, function=function, code=code)
 
 
 class Session:

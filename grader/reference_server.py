@@ -10,6 +10,7 @@ from __future__ import annotations
 import selectors
 import socket
 import threading
+import time
 
 from . import protocol
 
@@ -85,6 +86,12 @@ class ReferenceServer:
             sock.sendall((text + protocol.NEWLINE).encode(protocol.ENCODING))
         except OSError:
             pass  # its own EOF will drop it
+
+    def wait_for_member(self, name: str, within: float = 1.0) -> None:
+        """Until `name` is in the chat, so that what follows reaches it (checks need an order)."""
+        deadline = time.monotonic() + within
+        while name not in list(self.names.values()) and time.monotonic() < deadline:
+            time.sleep(0.005)
 
     def __enter__(self) -> ReferenceServer:
         return self

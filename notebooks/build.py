@@ -16,6 +16,7 @@ cells), cut into cells by marker lines that start with "# %%":
     # %% [markdown] en      a markdown cell, English text ...
     # %% [markdown] ru      ... and the same cell in Russian; it must follow its "en" block at once
     # %%                    a code cell, the same in both languages
+    # %% include NAME.py    a code cell holding the code of notebooks/src/shared/NAME.py; no body
     # %% grader             the final cell: `!grader NN`, tagged "grader"; this marker has no body
 
 Markdown lines start with "# " (a line that is just "#" is an empty line of markdown); the
@@ -23,11 +24,23 @@ prefix is removed. Code lines are copied as they are. Blank lines at the start a
 a cell are dropped. Everything above the first marker is a note for the source's readers and
 does not appear in the notebooks.
 
+Shared code. Helpers that several steps use (the demo server, the line reader, ...) live once
+in notebooks/src/shared/, and a source pulls each one into its notebook with an include marker,
+so every notebook still runs on its own. A shared file is a source with a single code cell: a
+header (dropped), one plain "# %%" line, and the code, which becomes the cell just as a code
+cell's body would. Shared files do not include other files. A shared file's header may import,
+for ruff and for readers, the names that an earlier cell of the notebooks defines (say
+`from shared.demo_basics import HOST`), and a source's header does the same for the names its
+include cells define; such a header ends with `# isort: split`, so that ruff sorts those imports
+apart from the cell's own. A step that needs a little more than a shared helper adds it in an
+ordinary cell after the include, instead of keeping its own copy of the helper.
+
 A markdown cell exists only as an en/ru pair and a code cell only once, so the two languages
 always have the same cells in the same order with the same code.
 
-The output is deterministic: cell ids come from the step and the cell's index, there are no
-outputs or execution counts, and rebuilding an unchanged source gives byte-identical files.
+The output is deterministic: cell ids come from the step and the cell's index (an include
+marker is one cell like any other), there are no outputs or execution counts, and rebuilding
+unchanged sources gives byte-identical files.
 """
 
 from __future__ import annotations
@@ -41,8 +54,10 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 HERE = Path(__file__).resolve().parent
 SRC = HERE / "src"
+SHARED = SRC / "shared"
 LANGUAGES = {"en": HERE, "ru": HERE / "ru"}
 MARKER = "# %%"
+INCLUDE = "include "
 METADATA = {
     "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
     "language_info": {"name": "python"},
@@ -88,6 +103,22 @@ def markdown_text(lines: list[str], where: str) -> str:
     return trim(out)
 
 
+def included(name: str, where: str) -> str:
+    """The code of the shared file notebooks/src/shared/<name>, for an include marker."""
+    path = SHARED / name
+    if not name.endswith(".py") or "/" in name or "\\" in name or not path.is_file():
+        raise SourceError(f"{where}: no shared file {name!r} in notebooks/src/shared/")
+    blocks = split_blocks(path.read_text(encoding="utf-8"), f"shared/{name}")
+    if len(blocks) != 1 or blocks[0][0] != "":
+        raise SourceError(
+            f"shared/{name}: a shared file has exactly one marker, a plain '{MARKER}'"
+        )
+    code = trim(blocks[0][2])
+    if not code:
+        raise SourceError(f"shared/{name}:{blocks[0][1]}: an empty code cell")
+    return code
+
+
 def parse(path: Path) -> list[dict]:
     """The step's cells, each {"type", "en", "ru"} (markdown) or {"type", "code", "tags"}."""
     step = path.stem.split("_", 1)[0]
@@ -113,6 +144,12 @@ def parse(path: Path) -> list[dict]:
             if not code:
                 raise SourceError(f"{where}: an empty code cell")
             cells.append({"type": "code", "code": code, "tags": []})
+        elif kind.startswith(INCLUDE):
+            if trim(body):
+                raise SourceError(f"{where}: an include marker has no body; put code in a new cell")
+            cells.append(
+                {"type": "code", "code": included(kind[len(INCLUDE) :].strip(), where), "tags": []}
+            )
         elif kind == "grader":
             if trim(body):
                 raise SourceError(f"{where}: the grader cell is generated; leave it empty")
@@ -159,7 +196,9 @@ def problems(wanted: dict[Path, bytes]) -> list[str]:
         if not path.exists():
             found.append(f"{rel(path)}: missing")
         elif path.read_bytes() != data:
-            found.append(f"{rel(path)}: differs from notebooks/src/{path.stem}.py")
+            found.append(
+                f"{rel(path)}: differs from notebooks/src/{path.stem}.py (or its includes)"
+            )
     for folder in LANGUAGES.values():
         for path in sorted(folder.glob("*.ipynb")):
             if path not in wanted:

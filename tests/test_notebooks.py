@@ -12,9 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbclient
+import nbformat
 import pytest
-
-nbformat = pytest.importorskip("nbformat")
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -84,8 +84,6 @@ def test_notebook_ends_with_the_grader_cell(step):
 
 @pytest.mark.parametrize("step", STEPS)
 def test_notebook_runs(step):
-    nbclient = pytest.importorskip("nbclient")
-    pytest.importorskip("ipykernel")
     notebook = read(NOTEBOOKS / f"{step}.ipynb")
     runnable = copy.deepcopy(notebook)
     runnable.cells = [c for c in runnable.cells if "grader" not in c.metadata.get("tags", [])]

@@ -98,14 +98,15 @@ def leaves_at_end_of_input(lab: ClientLab) -> None:
 def chats_through_a_real_server(lab: ClientLab) -> None:
     """chats with another user through a real chat server"""
     with ReferenceServer() as server:
-        lab.start(server.address[1])
-        lab.expect_printed(PROMPT, within=3)
-        lab.type("alice")
         bob = Client.connect("bob", server.address)
         try:
             bob.expect(PROMPT)
             bob.send("bob")
-            lab.expect_printed(joined("bob"))
+            server.wait_for_member("bob")
+            lab.start(server.address[1])
+            lab.expect_printed(PROMPT, within=3)
+            lab.type("alice")
+            bob.expect(joined("alice"), hint=_("send each typed line as it is."))  # now in the chat
             bob.send("hi alice")
             lab.expect_printed(message("bob", "hi alice"))
             lab.type("hi bob")

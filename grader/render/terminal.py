@@ -83,7 +83,8 @@ def _failure(message: str, details: list[tuple[str, str]], hint: str) -> list[st
         head = f"      {label.ljust(width)}  " if label else "      "
         lines += _wrap(value, head, " " * len(head))
     if hint:
-        lines += _wrap(_("hint: {hint}").format(hint=hint), "      ", "            ")
+        label = _("hint: {hint}").format(hint="")  # wrapped lines line up after the label
+        lines += _wrap(label + hint, "      ", " " * (6 + len(label)))
     return lines
 
 

@@ -1,6 +1,13 @@
 # Source of notebooks/02_lines.ipynb and notebooks/ru/02_lines.ipynb.
 # Edit this file, then run `python notebooks/build.py` (the format is described in build.py).
 
+# The include cells below paste notebooks/src/shared/ into the notebook; these imports only
+# tell ruff and readers where those names come from (the header is not in the notebooks).
+from shared.demo_basics import ENCODING, received
+from shared.demo_server import DemoServer
+
+# isort: split
+
 # %% [markdown] en
 # # Step 02 · Lines: TCP is a stream of bytes
 #
@@ -22,110 +29,17 @@
 # Запускайте ячейки сверху вниз (Shift+Enter). Всё остаётся на `127.0.0.1`.
 
 # %% [markdown] en
-# The first cell prepares a small tool: `DemoServer` runs a function of ours as a server in a
+# The first cells prepare a small tool: `DemoServer` runs a function of ours as a server in a
 # background thread, and `received()` collects what a client gets. You do not need to read it
 # closely; it is scaffolding, and it always cleans up after itself.
 # %% [markdown] ru
-# Первая ячейка готовит инструменты: `DemoServer` запускает нашу функцию как сервер в фоновом
+# Первые ячейки готовят инструменты: `DemoServer` запускает нашу функцию как сервер в фоновом
 # потоке, а `received()` собирает всё, что получает клиент. Вчитываться в неё не обязательно —
 # это леса вокруг стройки, и за собой они всегда убирают.
 
-# %%
-import socket
-import threading
-import time
+# %% include demo_basics.py
 
-HOST = "127.0.0.1"  # this computer only
-WAIT = 2.0  # seconds: no socket call in this notebook waits longer than this
-ENCODING = "utf-8"
-
-
-class DemoServer:
-    """A tiny server for the demos: 127.0.0.1, a free port, a thread per client.
-
-    `handle(conn)` talks to one client. Use the server in a `with` block: when the block ends,
-    the server stops, hangs up on its clients and joins its threads, so nothing is left running.
-    With one_at_a_time=True the accept loop itself runs `handle` (no thread per client).
-    """
-
-    def __init__(self, handle, one_at_a_time=False):
-        self.handle = handle
-        self.one_at_a_time = one_at_a_time
-        self.errors = []  # exceptions that ended a `handle`, for the demos to show
-        self.conns = []
-        self.threads = []
-        self.stop = threading.Event()
-        self.listener = socket.create_server((HOST, 0))  # port 0: the OS picks a free port
-        self.listener.settimeout(0.1)  # accept() wakes up ten times a second to look at `stop`
-        self.address = self.listener.getsockname()
-        self.acceptor = threading.Thread(target=self._accept, name="demo-accept", daemon=True)
-        self.acceptor.start()
-
-    def connect(self):
-        """A new client socket, connected to this server."""
-        return socket.create_connection(self.address, timeout=WAIT)
-
-    def _accept(self):
-        while not self.stop.is_set():
-            try:
-                conn, _address = self.listener.accept()
-            except socket.timeout:
-                continue
-            conn.settimeout(WAIT)
-            self.conns.append(conn)
-            if self.one_at_a_time:
-                self._talk(conn)
-            else:
-                thread = threading.Thread(
-                    target=self._talk, args=(conn,), name="demo-client", daemon=True
-                )
-                self.threads.append(thread)
-                thread.start()
-
-    def _talk(self, conn):
-        try:
-            self.handle(conn)
-        except Exception as error:  # keep it for the demo instead of a thread traceback
-            self.errors.append(error)
-        finally:
-            conn.close()
-
-    def _hang_up(self):
-        for conn in list(self.conns):
-            try:
-                conn.shutdown(socket.SHUT_RDWR)  # wakes up a thread waiting in recv()
-            except OSError:
-                pass  # already closed
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.stop.set()
-        self._hang_up()
-        self.acceptor.join(WAIT)
-        self._hang_up()
-        for thread in self.threads:
-            thread.join(WAIT)
-        self.listener.close()
-
-
-def received(sock, quiet=0.2):
-    """All the bytes that arrive until the other side is quiet for `quiet` s or hangs up."""
-    data = b""
-    sock.settimeout(quiet)
-    try:
-        while True:
-            chunk = sock.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-    except socket.timeout:
-        pass  # quiet: that is all for now
-    finally:
-        sock.settimeout(WAIT)
-    return data
-
+# %% include demo_server.py
 
 # %% [markdown] en
 # ## 1. Two sends, one `recv()`
@@ -142,6 +56,9 @@ def received(sock, quiet=0.2):
 
 
 # %%
+import time
+
+
 def report_each_recv(conn):
     """Treat every recv() as one message, like the sample server, and say what it was."""
     count = 0
@@ -157,7 +74,7 @@ def report_each_recv(conn):
 with DemoServer(report_each_recv) as server, server.connect() as client:
     client.sendall(b"one\n")
     client.sendall(b"two\n")
-    print(received(client, quiet=0.5).decode())
+    print(received(client, quiet=0.5))
 
 # %% [markdown] en
 # Two messages, one `recv()`. The sample server would relay `"one\ntwo\n"` as one message;
@@ -175,7 +92,7 @@ with DemoServer(report_each_recv) as server, server.connect() as client:
 # %%
 with DemoServer(report_each_recv) as server, server.connect() as client:
     client.sendall(b"x" * 3000 + b"\n")  # one message of 3001 bytes
-    print(received(client, quiet=0.5).decode())
+    print(received(client, quiet=0.5))
 
 # %% [markdown] en
 # ## 2. A letter cut in half
@@ -206,7 +123,7 @@ with DemoServer(decode_each_recv) as server, server.connect() as client:
     client.sendall(hello[:3])
     time.sleep(0.2)
     client.sendall(hello[3:])
-    print("the client got back:", received(client))
+    print("the client got back:", repr(received(client)))
 for error in server.errors:
     print("the server's thread died with:", repr(error))
 
@@ -260,7 +177,7 @@ with DemoServer(echo_lines) as server, server.connect() as client:
     client.sendall(hello[:3])
     time.sleep(0.2)
     client.sendall(hello[3:])
-    print(received(client, quiet=0.5).decode(ENCODING))
+    print(received(client, quiet=0.5))
 print("errors on the server:", server.errors)
 
 # %% [markdown] en

@@ -1,6 +1,13 @@
 # Source of notebooks/03_two_user.ipynb and notebooks/ru/03_two_user.ipynb.
 # Edit this file, then run `python notebooks/build.py` (the format is described in build.py).
 
+# The include cells below paste notebooks/src/shared/ into the notebook; these imports only
+# tell ruff and readers where those names come from (the header is not in the notebooks).
+from shared.demo_basics import ENCODING, HOST, WAIT, received
+from shared.line_reader import LineReader
+
+# isort: split
+
 # %% [markdown] en
 # # Step 03 · A chat for two
 #
@@ -63,45 +70,24 @@
 # Боб не получает уведомления о собственном входе, и свои сообщения никому не возвращаются.
 
 # %% [markdown] en
-# The first cell prepares the tools: `LineReader` is the one from step 02 (your lesson file
+# The first cells prepare the tools: `LineReader` is the one from step 02 (your lesson file
 # already has it), `PairServer` accepts two clients and runs a chat function of ours for them
 # in a background thread, and `received()` collects what a client gets. It is scaffolding:
 # you need not read it closely, and it always cleans up after itself.
 # %% [markdown] ru
-# Первая ячейка готовит инструменты: `LineReader` — тот самый из шага 02 (в файле урока он
+# Первые ячейки готовят инструменты: `LineReader` — тот самый из шага 02 (в файле урока он
 # уже есть), `PairServer` принимает двух клиентов и запускает для них нашу функцию чата в
 # фоновом потоке, а `received()` собирает всё, что получает клиент. Это леса вокруг стройки:
 # вчитываться не обязательно, и за собой они всегда убирают.
+
+# %% include demo_basics.py
+
+# %% include line_reader.py
 
 # %%
 import queue
 import socket
 import threading
-
-HOST = "127.0.0.1"  # this computer only
-WAIT = 2.0  # seconds: no socket call in this notebook waits longer than this
-ENCODING = "utf-8"
-
-
-class LineReader:
-    """Reads one text line at a time from a socket (you wrote this in step 02)."""
-
-    def __init__(self, sock):
-        self.sock = sock
-        self.buffer = b""
-
-    def read_line(self):
-        """The next line without its "\\n"; None once the other side has gone."""
-        while b"\n" not in self.buffer:
-            try:
-                data = self.sock.recv(4096)
-            except OSError:
-                return None
-            if not data:
-                return None
-            self.buffer += data
-        line, self.buffer = self.buffer.split(b"\n", 1)
-        return line.decode(ENCODING, errors="replace")
 
 
 class PairServer:
@@ -146,23 +132,6 @@ class PairServer:
                 pass  # already closed
         self.thread.join(WAIT)
         self.listener.close()
-
-
-def received(sock, quiet=0.3):
-    """What arrives until the other side is quiet for `quiet` s or hangs up, as text."""
-    data = b""
-    sock.settimeout(quiet)
-    try:
-        while True:
-            chunk = sock.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-    except socket.timeout:
-        pass  # quiet: that is all for now
-    finally:
-        sock.settimeout(WAIT)
-    return data.decode(ENCODING)
 
 
 # %% [markdown] en

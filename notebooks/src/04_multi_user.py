@@ -1,6 +1,14 @@
 # Source of notebooks/04_multi_user.ipynb and notebooks/ru/04_multi_user.ipynb.
 # Edit this file, then run `python notebooks/build.py` (the format is described in build.py).
 
+# The include cells below paste notebooks/src/shared/ into the notebook; these imports only
+# tell ruff and readers where those names come from (the header is not in the notebooks).
+from shared.demo_basics import ENCODING, HOST, WAIT, received
+from shared.demo_server import DemoServer
+from shared.line_reader import LineReader
+
+# isort: split
+
 # %% [markdown] en
 # # Step 04 · A chat for everyone
 #
@@ -73,133 +81,21 @@
 # своих же сообщений обратно.
 
 # %% [markdown] en
-# The first cell prepares the tools: `DemoServer` runs a function of ours as a server in a
+# The first cells prepare the tools: `DemoServer` runs a function of ours as a server in a
 # background thread, `received()` collects what a client gets, and `LineReader` is the one
 # from step 02 (your lesson file already has it). It is scaffolding: you need not read it
 # closely, and it always cleans up after itself.
 # %% [markdown] ru
-# Первая ячейка готовит инструменты: `DemoServer` запускает нашу функцию как сервер в фоновом
+# Первые ячейки готовят инструменты: `DemoServer` запускает нашу функцию как сервер в фоновом
 # потоке, `received()` собирает всё, что получает клиент, а `LineReader` — тот самый из
 # шага 02 (в файле урока он уже есть). Это леса вокруг стройки: вчитываться не обязательно, и
 # за собой они всегда убирают.
 
-# %%
-import socket
-import threading
-import time
+# %% include demo_basics.py
 
-HOST = "127.0.0.1"  # this computer only
-WAIT = 2.0  # seconds: no socket call in this notebook waits longer than this
-ENCODING = "utf-8"
+# %% include demo_server.py
 
-
-class DemoServer:
-    """A tiny server for the demos: 127.0.0.1, a free port, a thread per client.
-
-    `handle(conn)` talks to one client. Use the server in a `with` block: when the block ends,
-    the server stops, hangs up on its clients and joins its threads, so nothing is left running.
-    With one_at_a_time=True the accept loop itself runs `handle` (no thread per client).
-    """
-
-    def __init__(self, handle, one_at_a_time=False):
-        self.handle = handle
-        self.one_at_a_time = one_at_a_time
-        self.errors = []  # exceptions that ended a `handle`, for the demos to show
-        self.conns = []
-        self.threads = []
-        self.stop = threading.Event()
-        self.listener = socket.create_server((HOST, 0))  # port 0: the OS picks a free port
-        self.listener.settimeout(0.1)  # accept() wakes up ten times a second to look at `stop`
-        self.address = self.listener.getsockname()
-        self.acceptor = threading.Thread(target=self._accept, name="demo-accept", daemon=True)
-        self.acceptor.start()
-
-    def connect(self):
-        """A new client socket, connected to this server."""
-        return socket.create_connection(self.address, timeout=WAIT)
-
-    def _accept(self):
-        while not self.stop.is_set():
-            try:
-                conn, _address = self.listener.accept()
-            except socket.timeout:
-                continue
-            conn.settimeout(WAIT)
-            self.conns.append(conn)
-            if self.one_at_a_time:
-                self._talk(conn)
-            else:
-                thread = threading.Thread(
-                    target=self._talk, args=(conn,), name="demo-client", daemon=True
-                )
-                self.threads.append(thread)
-                thread.start()
-
-    def _talk(self, conn):
-        try:
-            self.handle(conn)
-        except Exception as error:  # keep it for the demo instead of a thread traceback
-            self.errors.append(error)
-        finally:
-            conn.close()
-
-    def _hang_up(self):
-        for conn in list(self.conns):
-            try:
-                conn.shutdown(socket.SHUT_RDWR)  # wakes up a thread waiting in recv()
-            except OSError:
-                pass  # already closed
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.stop.set()
-        self._hang_up()
-        self.acceptor.join(WAIT)
-        self._hang_up()
-        for thread in self.threads:
-            thread.join(WAIT)
-        self.listener.close()
-
-
-def received(sock, quiet=0.2):
-    """What arrives until the other side is quiet for `quiet` s or hangs up, as text."""
-    data = b""
-    sock.settimeout(quiet)
-    try:
-        while True:
-            chunk = sock.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-    except socket.timeout:
-        pass  # quiet: that is all for now
-    finally:
-        sock.settimeout(WAIT)
-    return data.decode(ENCODING, errors="replace")
-
-
-class LineReader:
-    """Reads one text line at a time from a socket (you wrote this in step 02)."""
-
-    def __init__(self, sock):
-        self.sock = sock
-        self.buffer = b""
-
-    def read_line(self):
-        """The next line without its "\\n"; None once the other side has gone."""
-        while b"\n" not in self.buffer:
-            try:
-                data = self.sock.recv(4096)
-            except OSError:
-                return None
-            if not data:
-                return None
-            self.buffer += data
-        line, self.buffer = self.buffer.split(b"\n", 1)
-        return line.decode(ENCODING, errors="replace")
-
+# %% include line_reader.py
 
 # %% [markdown] en
 # ## 1. Lost messages: one `recv()` is not one message
@@ -218,6 +114,11 @@ class LineReader:
 
 
 # %%
+import socket
+import threading
+import time
+
+
 def read_like_the_sample(conn):
     """One recv() = one message, and only an exact "leave" leaves: the mistake."""
     while True:
