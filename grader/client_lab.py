@@ -81,30 +81,35 @@ class ClientLab:
         """A line containing `text` must be printed within `within` seconds."""
         deadline = time.monotonic() + within
         while True:
-            try:
-                line = self.printed.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
+            line = self._next_printed(deadline)
+            if line is None:
                 raise CheckFailed(
                     _("your client did not print a line it received"),
                     [(_("server sent:"), shorten(text)),
                      (_("expected on screen:"), _("a line with {text} within {s:g} s").format(
                          text=shorten(text), s=within))],
-                    hint) from None
+                    hint)
             if text in line:
                 return
 
     def expect_more_output(self, within: float = 2.0, hint: str = "") -> None:
         deadline = time.monotonic() + within
         while True:
-            try:
-                line = self.printed.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
+            line = self._next_printed(deadline)
+            if line is None:
                 raise CheckFailed(
                     _("your client did not say that the server closed the connection"),
                     [(_("expected on screen:"), _("one more line within {s:g} s").format(
-                        s=within))], hint) from None
+                        s=within))], hint)
             if line.strip():
                 return
+
+    def _next_printed(self, deadline: float) -> str | None:
+        """The next line the client prints before the deadline, or None."""
+        try:
+            return self.printed.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            return None
 
     def expect_exit(self, within: float = 2.0, hint: str = "") -> None:
         assert self.process
