@@ -6,8 +6,9 @@ A check shared by both steps carries one @check line per step.
 from __future__ import annotations
 
 import time
+from collections import Counter
 
-from ..driver import CheckFailed
+from ..driver import CheckFailed, shorten
 from ..harness import Session
 from ..i18n import _
 from ..protocol import LEAVE, MAX_LINE_BYTES, PROMPT, joined, left, message
@@ -300,27 +301,43 @@ def thirty_clients_at_once(server: Session) -> None:
             if line is None:
                 break
             got.append(line)
-        missing = [line for line in want if line not in got]
-        extra = len(got) - len(set(got))
+        counts = Counter(got)
+        missing = [line for line in want if line not in counts]
+        twice = sum(counts[line] - 1 for line in want if counts[line] > 1)
+        strangers = [line for line in counts if line not in want]
         order_ok = all(
             [line for line in got if line.startswith(other + ":")]
             == [message(other, f"m{n}") for n in range(rounds)]
             for other in names if other != client.name
         )
-        if missing or extra or not order_ok:
-            problems.append((client.name, missing, extra, order_ok))
+        if missing or twice or strangers or not order_ok:
+            problems.append((client.name, missing, twice, strangers, order_ok))
     if problems:
-        who, missing, extra, order_ok = problems[0]
+        who, missing, twice, strangers, order_ok = problems[0]
+        details = [(_("each client expected:"), _("{n} lines").format(n=(len(names) - 1) * rounds))]
+        if missing:
+            details.append((_("{who} missed:").format(who=who), _shown(missing)))
+        if twice:
+            details.append((_("{who} got twice:").format(who=who), _("{n} lines").format(n=twice)))
+        if strangers:
+            details.append((_("{who} got lines nobody sent:").format(who=who), _shown(strangers)))
+        in_order = _("yes") if order_ok else _("no")
+        details.append((_("{who} got in order:").format(who=who), in_order))
         raise CheckFailed(
             _("{n} of 30 clients did not get every line exactly once, in order").format(
                 n=len(problems)),
-            [(_("each client expected:"), _("{n} lines").format(n=(len(names) - 1) * rounds)),
-             (_("{who} missed:").format(who=who),
-              ", ".join(repr(line) for line in missing[:3]) or "0"),
-             (_("{who} got twice:").format(who=who), str(extra)),
-             (_("{who} got in order:").format(who=who), _("yes") if order_ok else _("no"))],
+            details,
+            _("relay whole lines only: one recv() can hold several lines or part of one.")
+            if strangers else
             _("guard the shared registry with one lock and broadcast under it."),
         )
+
+
+def _shown(lines: list[str]) -> str:
+    """The first three lines, and how many more."""
+    text = ", ".join(shorten(line) for line in lines[:3])
+    more = len(lines) - 3
+    return text + _(" and {n} more").format(n=more) if more > 0 else text
 
 
 @check("04", points=1, after="tells_others_who_left", timeout=20)
