@@ -17,6 +17,7 @@ from .protocol import ENCODING, NEWLINE
 WAIT = 1.0  # how long an expected line may take
 QUIET = 0.3  # how long "nothing arrives" is watched; sparingly: prefer a later line as proof
 MAX_SHOWN = 72  # longer values are shortened in the middle
+REPLACEMENT = "\ufffd"  # what decode(errors="replace") puts where a character was cut
 
 
 class CheckFailed(AssertionError):
@@ -110,6 +111,9 @@ class Client:
                 if got is None or got not in skip:
                     break
             if got != line:
+                if got and REPLACEMENT in got and REPLACEMENT not in line:  # a telltale bug
+                    hint = _("the line arrived with a broken character (U+FFFD): decode whole "
+                             "lines, not each recv(); a Cyrillic letter is two bytes.")
                 raise CheckFailed(
                     _("{who} did not receive the expected line").format(who=self.name),
                     [(_("{who} expected:").format(who=self.name), shorten(line)),

@@ -80,8 +80,15 @@ class Session:
 
     def arrive(self, name: str) -> Client:
         """Connect and wait for the name prompt (chat steps)."""
+        waiting = [c.name for c in self.clients if not c.sent and not c.closed_by_server]
         client = self.connect(name)
-        client.expect(protocol.PROMPT, hint=_("send the prompt as soon as a client connects."))
+        if waiting:  # the classic: the accept loop itself waits for a name
+            hint = _("ask for the name in the client's own thread, not in the accept loop: "
+                     "{who} has not answered yet, and no one else should have to wait.").format(
+                         who=waiting[0])
+        else:
+            hint = _("send the prompt as soon as a client connects.")
+        client.expect(protocol.PROMPT, hint=hint)
         return client
 
     def join(self, *names: str, members: list[Client] | None = None) -> list[Client]:

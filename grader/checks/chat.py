@@ -343,6 +343,8 @@ def _shown(lines: list[str]) -> str:
 @check("04", points=1, after="tells_others_who_left", timeout=20)
 def survives_churn(server: Session) -> None:
     """keeps working while clients come and go"""
+    hint = _("handle every line on its own, and take a client out of the chat (under the "
+             "lock) when it leaves or drops.")
     alice, bob = server.join("alice", "bob")
     for n in range(12):
         name = f"guest{n}"
@@ -353,9 +355,9 @@ def survives_churn(server: Session) -> None:
         else:
             guest.close()
         for member in (alice, bob):
-            member.expect(message(name, f"hello from {name}"), left(name))
+            member.expect(message(name, f"hello from {name}"), left(name), hint=hint)
     alice.send("still here")
-    bob.expect(message("alice", "still here"))
+    bob.expect(message("alice", "still here"), hint=hint)
 
 
 @check("04", points=2, after="tells_others_who_joined")
