@@ -24,7 +24,7 @@ def to_data(report: Report) -> dict:
              "points": check.points, "max_points": check.max_points,
              "message": check.message,
              "details": [{"label": label, "value": value} for label, value in check.details],
-             "hint": check.hint}
+             "hint": check.hint, "seconds": check.seconds}
             for step in report.steps for check in step.checks
         ],
     }
