@@ -171,7 +171,9 @@ def build(path: Path, language: str) -> str:
             metadata = {"tags": cell["tags"]} if cell["tags"] else {}
             new = new_code_cell(source=cell["code"], id=cell_id, metadata=metadata)
         cells.append(new)
-    notebook = new_notebook(cells=cells, metadata=METADATA)
+    # nbformat 4.5 named, not "whatever this nbformat writes": a newer nbformat must not make
+    # every committed notebook look stale.
+    notebook = new_notebook(cells=cells, metadata=METADATA, nbformat=4, nbformat_minor=5)
     nbformat.validate(notebook)
     text = nbformat.writes(notebook, version=4)
     return text if text.endswith("\n") else text + "\n"
