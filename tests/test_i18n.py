@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -15,6 +16,24 @@ def test_catalogs_are_complete_and_current() -> None:
     from grader import catalog
 
     assert catalog.main(["check"]) == 0
+
+
+def test_catalog_check_sees_a_changed_translation_but_not_a_new_babel() -> None:
+    from babel.messages.pofile import read_po
+
+    from grader.catalog import _meaning, mo_bytes, po_path
+
+    po = po_path("ru")
+    text = po.read_bytes()
+    other_babel = re.sub(rb"Generated-By: Babel [0-9.]+", b"Generated-By: Babel 99.0", text)
+    assert other_babel != text
+    assert _meaning(po, other_babel) == _meaning(po, text)
+    changed = text.replace("msgstr \"Баллы".encode(), "msgstr \"БАЛЛЫ".encode(), 1)
+    assert changed != text
+    assert _meaning(po, changed) != _meaning(po, text)
+    mo = po.with_suffix(".mo")
+    compiled = mo_bytes(read_po(io.BytesIO(changed), locale="ru"))
+    assert _meaning(mo, compiled) != _meaning(mo, mo.read_bytes())
 
 
 def test_russian_plural_forms() -> None:
