@@ -38,6 +38,7 @@ DATE = datetime(2026, 1, 1, tzinfo=timezone.utc)
 # argparse's own words, which `grader --help` shows (argparse looks them up through gettext).
 ARGPARSE = [
     "usage: ", "positional arguments", "options", "show this help message and exit",
+    "optional arguments",  # what Python 3.9 calls "options"
     "%(prog)s: error: %(message)s\n", "the following arguments are required: %s",
     "invalid choice: %(value)r (choose from %(choices)s)", "unrecognized arguments: %s",
     "expected one argument", "not allowed with argument %s",

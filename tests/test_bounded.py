@@ -17,15 +17,17 @@ def grade(name: str, step: str, tmp_path: Path):
 
 
 @pytest.mark.parametrize(("name", "says"), [
-    ("server_at_import", "move the code that starts the server under if __name__"),
-    ("exit_at_import", "calls sys.exit() when it is imported"),
-    ("crash_at_import", "importing your server.py failed: server.py:"),
-    ("syntax_error", "server.py line 4: expected ':'"),
+    ("server_at_import", ["move the code that starts the server under if __name__"]),
+    ("exit_at_import", ["calls sys.exit() when it is imported"]),
+    ("crash_at_import", ["importing your server.py failed: server.py:"]),
+    # Python's own words for the error vary by version ("invalid syntax" on 3.9): not pinned.
+    ("syntax_error", ["server.py line 4: ", "def serve(listener: socket.socket) -> None"]),
 ])
-def test_unusable_module_is_explained_once(name: str, says: str, tmp_path: Path) -> None:
+def test_unusable_module_is_explained_once(name: str, says: list[str], tmp_path: Path) -> None:
     run = grade(name, "04", tmp_path)
     step = run.data["steps"][0]
-    assert says in step["problem"]
+    for words in says:
+        assert words in step["problem"]
     assert run.data["score"] == 0 and run.code == 1
     assert run.seconds < 30
 
