@@ -10,9 +10,10 @@ from pathlib import Path
 
 from . import i18n
 from .i18n import _
-from .manifest import Step, steps
+from .manifest import steps
+from .plan import Plan, lessons_folder, select_steps
 from .render import json_out, terminal
-from .runner import grade
+from .supervisor import grade
 
 KIT_HOME = Path(__file__).resolve().parent.parent
 
@@ -27,19 +28,45 @@ def main(argv: list[str] | None = None) -> int:
     try:
         selected = select_steps(args.steps)
         root = find_root(args)
+        json_file = _json_target(args.json)
     except LookupError as error:
         print(f"grader: {error}", file=sys.stderr)
         return 2
-    report = grade(root, selected)
+    plan = Plan(root, tuple((step, step.path_in(root)) for step in selected))
+    if args.json != "-":
+        sys.stdout.write(terminal.heading(plan.root, sys.stdout))
+        sys.stdout.flush()
+    try:
+        report = grade(plan)
+    except KeyboardInterrupt:
+        print(_("grader: stopped (Ctrl-C); nothing is left running."), file=sys.stderr)
+        return 130
     if args.json:
         text = json_out.render(report)
-        if args.json == "-":
+        if json_file is None:
             sys.stdout.write(text)
         else:
-            Path(args.json).write_text(text, encoding="utf-8")
+            json_file.write_text(text, encoding="utf-8")
     if args.json != "-":
-        sys.stdout.write(terminal.render(report, sys.stdout))
+        sys.stdout.write(terminal.render(report, sys.stdout, again=_again(args)))
     return 0 if report.passed else 1
+
+
+def _json_target(value: str | None) -> Path | None:
+    """Where --json writes (None: standard output); its folder must exist before grading."""
+    if value is None or value == "-":
+        return None
+    path = Path(value)
+    if not path.resolve().parent.is_dir():
+        raise LookupError(_("cannot write {path}: there is no folder {folder}").format(
+            path=value, folder=path.resolve().parent))
+    return path
+
+
+def _again(args: argparse.Namespace) -> str:
+    """The options to repeat in 'run `grader 04 …` again' (where to look, what language)."""
+    where = ["--solutions"] if args.solutions else ["--dir", str(args.dir)] if args.dir else []
+    return " ".join(where)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -86,28 +113,11 @@ def choose_language(argv: list[str]) -> str:
     return "en"
 
 
-def select_steps(wanted: list[str]) -> list[Step]:
-    known = {step.id: step for step in steps()}
-    if not wanted:
-        return list(known.values())
-    chosen = []
-    for name in wanted:
-        step_id = name.split("_")[0].zfill(2)
-        if step_id not in known:
-            raise LookupError(_("there is no step {name}; the steps are {ids}").format(
-                name=name, ids=", ".join(known)))
-        if known[step_id] not in chosen:
-            chosen.append(known[step_id])
-    return chosen
-
-
 def find_root(args: argparse.Namespace) -> Path:
-    """The lessons-like folder to grade."""
+    """The lessons-like folder to grade: --dir's (never silently another), else ./lessons
+    (or ./solutions) here or above, else the kit's own."""
     if args.dir:
-        folder = args.dir / "lessons" if (args.dir / "lessons").is_dir() else args.dir
-        if not folder.is_dir():
-            raise LookupError(_("{path} is not a folder").format(path=args.dir))
-        return folder
+        return lessons_folder(Path(os.path.abspath(args.dir)))
     name = "solutions" if args.solutions else "lessons"
     here = Path.cwd().resolve()
     for folder in (here, *here.parents, KIT_HOME):

@@ -1,10 +1,32 @@
-"""What grading produced, as plain data: the runner builds it, renderers only read it."""
+"""What grading produced, as plain data: the supervisor builds it, renderers only read it.
+
+A step is graded, not started, unusable (its code cannot be run), or hit a grader error; a
+check passed, failed or was skipped. Points follow from the statuses alone, so a score can
+never contradict a verdict: an ungraded step scores 0, and "all passed" means every check did.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from enum import Enum
 
-PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
+SCHEMA_VERSION = 2  # of the JSON report (grader/schema/report.schema.json)
+
+
+class CheckStatus(str, Enum):
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class StepStatus(str, Enum):
+    GRADED = "graded"  # its checks ran; each has a verdict
+    NOT_STARTED = "not_started"  # every TODO still raises NotImplementedError
+    UNUSABLE = "unusable"  # the code cannot be run (syntax error, missing, crashes at import)
+    GRADER_ERROR = "grader_error"  # the grader failed, not the student
+
+
+PASSED, FAILED, SKIPPED = CheckStatus.PASSED, CheckStatus.FAILED, CheckStatus.SKIPPED
 
 
 @dataclass
@@ -13,7 +35,7 @@ class CheckResult:
     name: str  # the check function's name: stable, English, for machines
     description: str  # the student-facing line, in the chosen language
     max_points: int
-    status: str  # PASSED, FAILED or SKIPPED
+    status: CheckStatus
     message: str = ""  # why it failed or was skipped: one line
     details: list[tuple[str, str]] = field(default_factory=list)  # (label, value) pairs
     hint: str = ""
@@ -23,15 +45,6 @@ class CheckResult:
     def points(self) -> int:
         return self.max_points if self.status == PASSED else 0
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> CheckResult:
-        data = dict(data)
-        data["details"] = [tuple(pair) for pair in data.get("details", [])]
-        return cls(**data)
-
 
 @dataclass
 class StepResult:
@@ -39,25 +52,32 @@ class StepResult:
     title: str
     max_points: int
     file: str = ""  # the student's file, as the student would type it
-    checks: list[CheckResult] = field(default_factory=list)
-    problem: str = ""  # set when the step could not be graded at all (or only in part)
-    not_started: bool = False
+    status: StepStatus = StepStatus.GRADED
+    problem: str = ""  # why the step is not graded: said once, not per check
+    checks: list[CheckResult] = field(default_factory=list)  # empty unless graded
     notes: list[str] = field(default_factory=list)  # e.g. which TODOs still raise
+    seconds: float = 0.0
+
+    @property
+    def not_started(self) -> bool:
+        return self.status == StepStatus.NOT_STARTED
 
     @property
     def points(self) -> int:
+        if self.status != StepStatus.GRADED:
+            return 0
         return sum(check.points for check in self.checks)
 
     @property
     def passed(self) -> bool:
-        return not self.problem and bool(self.checks) and all(
-            check.status == PASSED for check in self.checks
-        )
+        return self.status == StepStatus.GRADED and bool(self.checks) and all(
+            check.status == PASSED for check in self.checks)
 
 
 @dataclass
 class Report:
     steps: list[StepResult]
+    folder: str = ""  # what was graded, as given
 
     @property
     def points(self) -> int:
@@ -69,4 +89,4 @@ class Report:
 
     @property
     def passed(self) -> bool:
-        return all(step.passed for step in self.steps)
+        return bool(self.steps) and all(step.passed for step in self.steps)

@@ -1,12 +1,11 @@
-"""One step's checks, run in a process of their own so that student code cannot hurt the grader.
+"""One pytest session over one step's checks, in a process the supervisor starts and watches.
 
-    python -m grader.worker STEP STUDENT_FILE RESULTS_FILE --checks A,B [--passed C] [--failed D]
+    python -m grader.worker --student FILE --step 04 [--only 04::a,04::b] [--known 04::c=passed]
 
-Runs the checks named (and, without reporting them, any they depend on that are not known to
-have passed or failed), in the step's order.
-
-Writes JSON lines to RESULTS_FILE: {"event": "start" | "result" | "problem" | "note" | "done"}.
-Ends with os._exit(), so threads the student's code left running cannot keep it alive.
+Reads a token on stdin, then streams records on its stdout, each line RS + token + JSON:
+{"kind": "start" | "result" | "problem" | "done", ...}. Everything else this process prints
+goes to stderr. Student code never runs here: it runs in hosts (labs/host.py) that this
+process starts, one per check, and ends with everything they started.
 """
 
 from __future__ import annotations
@@ -16,91 +15,86 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import IO, Any
 
-from .i18n import _, set_language
-from .manifest import step as find_step
-from .student_code import Unusable, import_guarded, read_source, unfinished
+RECORD_MARK = "\x1e"  # ASCII record separator: a record line starts with it and the token
+
+
+class Reporter:
+    """The plugin object that turns the session's verdicts into records for the supervisor."""
+
+    def __init__(self, channel: IO[str], token: str) -> None:
+        self.channel = channel
+        self.token = token
+        self.ids: dict[str, str] = {}  # pytest node id -> check id
+
+    def write(self, record: dict[str, Any]) -> None:
+        self.channel.write(RECORD_MARK + self.token + json.dumps(record, ensure_ascii=False) + "\n")
+        self.channel.flush()  # the supervisor reads what we got so far if this process dies
+
+    def pytest_collection_modifyitems(self, config: Any, items: list) -> None:
+        from .manifest import step as find_step
+        from .pytest_plugin import student_code
+
+        for step_id in dict.fromkeys(item.check.step for item in items if hasattr(item, "check")):
+            if find_step(step_id).is_client:
+                continue
+            problem = student_code(config, step_id).problem
+            if problem:  # said once for the step, and no check runs
+                self.write({"kind": "problem", "message": problem})
+                items[:] = []
+                return
+        self.ids = {item.nodeid: item.check.id for item in items if hasattr(item, "check")}
+
+    def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
+        if nodeid in self.ids:
+            self.write({"kind": "start", "check": self.ids[nodeid]})
+
+    def pytest_runtest_logreport(self, report: Any) -> None:
+        verdict = getattr(report, "grader_verdict", None)
+        if verdict is None or report.nodeid not in self.ids:
+            return
+        status, failure = verdict
+        record: dict[str, Any] = {"kind": "result", "check": self.ids[report.nodeid],
+                                  "status": status, "seconds": round(report.duration, 3)}
+        if failure is not None:
+            record.update(message=failure.message, hint=failure.hint,
+                          details=[[str(label), str(value)] for label, value in failure.details])
+        self.write(record)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grader.worker")
-    parser.add_argument("step")
-    parser.add_argument("student_file", type=Path)
-    parser.add_argument("results", type=Path)
-    parser.add_argument("--checks", default="")
-    parser.add_argument("--passed", default="")
-    parser.add_argument("--failed", default="")
-    parser.add_argument("--again", action="store_true", help="a restart: skip the code review")
+    parser.add_argument("--student", required=True)
+    parser.add_argument("--step", required=True)
+    parser.add_argument("--only", default="")
+    parser.add_argument("--known", default="")
     args = parser.parse_args(argv)
-    set_language(os.environ.get("GRADER_LANG", "en"))
-    step = find_step(args.step)
-    student_file = args.student_file.resolve()
-    with args.results.open("a", encoding="utf-8") as out:
-        def write(record: dict) -> None:
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-            out.flush()
+    token = sys.stdin.readline().strip()
+    channel = os.fdopen(os.dup(1), "w", encoding="utf-8")  # not inherited by anything we start
+    os.dup2(2, 1)  # pytest's own output, and anything else, goes to the log
+    from . import processes
+    from .i18n import set_language
 
-        serve = None
-        if not args.again:  # a first run: look at the code before running it
-            try:
-                source = read_source(student_file)
-                still = unfinished(source, step.todos)
-                if still and len(still) == len(step.todos):
-                    first = "serve()" if "serve" in still else f"{still[0]}()"
-                    write({"event": "problem", "not_started": True, "message": _(
-                        "not started yet ({first} raises NotImplementedError)").format(
-                        first=first)})
-                    return 0
-                if still:
-                    write({"event": "note", "message": _(
-                        "still to do: {functions} (they raise NotImplementedError)").format(
-                        functions=", ".join(f"{name}()" for name in still))})
-            except Unusable as problem:
-                write({"event": "problem", "message": str(problem)})
-                return 0
-        if not step.is_client:
-            try:
-                module = import_guarded(student_file)
-            except Unusable as problem:
-                write({"event": "problem", "message": str(problem)})
-                return 0
-            serve = getattr(module, "serve", None)
-            if not callable(serve):
-                write({"event": "problem", "message": _(
-                    "your {file} has no serve(listener) function: keep the one from the "
-                    "lesson").format(file=student_file.name)})
-                return 0
-        code = run_checks(step, student_file, serve, out, args)
-        if code not in (0, 1):  # 0: all passed, 1: some failed; anything else is the grader's
-            write({"event": "problem", "message": _(
-                "the grader could not run the checks (pytest exit code {code})").format(
-                code=code)})
-        write({"event": "done"})
+    set_language(os.environ.get("GRADER_LANG", "en"))
+    processes.become_subreaper()
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only the plugins we name
+    import pytest
+
+    reporter = Reporter(channel, token)
+    code = int(pytest.main([
+        "--pyargs", "grader.checks", "-c", str(Path(__file__).with_name("worker.ini")),
+        "-p", "grader.pytest_plugin", "-p", "pytest_timeout", "-q",
+        "--student", args.student, "--step", args.step, "--grader-only", args.only,
+        "--grader-known", args.known, "--grader-sweep",
+    ], plugins=[reporter]))
+    reporter.write({"kind": "done", "exit": code})
+    processes.sweep()
     return 0
 
 
-def run_checks(step, student_file: Path, serve, out, args: argparse.Namespace) -> int:
-    # Only now: a step that is not started never pays for importing pytest. Plugins installed
-    # next to pytest stay out; we load the one we need by name.
-    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    import pytest
-
-    from .plugin import GraderPlugin
-
-    def names(text: str) -> list[str]:
-        return [name for name in text.split(",") if name]
-
-    plugin = GraderPlugin(step, student_file, serve, out, report=names(args.checks),
-                          passed=set(names(args.passed)), failed=set(names(args.failed)))
-    return int(pytest.main(
-        [str(student_file), "-c", str(Path(__file__).with_name("worker.ini")),
-         "--rootdir", str(student_file.parent), "--noconftest", "-q", "-p", "pytest_timeout"],
-        plugins=[plugin],
-    ))
-
-
 if __name__ == "__main__":
-    code = main()
+    exit_code = main()
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(code)
+    os._exit(exit_code)  # threads left behind (readers of dead hosts) cannot keep us alive

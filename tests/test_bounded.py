@@ -48,11 +48,11 @@ def test_server_that_accepts_and_never_answers(tmp_path: Path) -> None:
     assert run.seconds < 30
 
 
-def test_worker_killed_by_student_code_costs_one_check_at_a_time(tmp_path: Path) -> None:
+def test_server_that_ends_its_process_costs_its_checks_only(tmp_path: Path) -> None:
     run = grade("exits_process", "01", tmp_path)
     first = run.data["checks"][0]
     assert first["status"] == "failed"
-    assert "ended the grader's process" in first["message"]
+    assert "your server's process ended: os._exit(3) at server.py line 6" in first["message"]
     assert run.data["score"] == 0
     assert run.seconds < 30
 

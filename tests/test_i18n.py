@@ -91,8 +91,9 @@ def test_language_from_environment_and_locale() -> None:
                                      LC_ALL="").stdout
 
 
-def test_json_keys_stay_english_in_russian() -> None:
-    run = grader("--lang", "ru", "--dir", str(ROOT / "lessons"), "04", "--json", "-")
+def test_json_keys_stay_english_in_russian(tmp_path) -> None:
+    run = grader("--lang", "ru", "--dir", str(BUGS["no_framing"].write(tmp_path)), "04",
+                 "--json", "-")
     check = run.data["checks"][0]
     assert set(check) >= {"name", "step", "passed", "points", "max_points", "message"}
     assert re.search("[а-я]", check["description"])

@@ -6,7 +6,7 @@ from conftest import ROOT
 
 from grader.checks import checks_for
 from grader.manifest import steps
-from grader.student_code import unfinished
+from grader.review import unfinished
 
 
 def test_manifest_and_folders_agree() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from grader.render import json_out, terminal
-from grader.results import FAILED, PASSED, SKIPPED, CheckResult, Report, StepResult
+from grader.results import FAILED, PASSED, SKIPPED, CheckResult, Report, StepResult, StepStatus
 
 GOLDEN = Path(__file__).with_name("golden")
 
@@ -29,9 +29,9 @@ def sample() -> Report:
                     SKIPPED, "skipped: needs “does not echo a message back to its sender”"),
     ])
     stub = StepResult(id="05", title="chat client", max_points=15,
-                      file="lessons/05_client/client.py", not_started=True,
+                      file="lessons/05_client/client.py", status=StepStatus.NOT_STARTED,
                       problem="not started yet (receive() raises NotImplementedError)")
-    return Report([chat, stub])
+    return Report([chat, stub], folder="lessons")
 
 
 class Pipe(io.StringIO):

@@ -8,9 +8,9 @@ from __future__ import annotations
 import time
 from collections import Counter
 
-from ..driver import CheckFailed, shorten
-from ..harness import Session
 from ..i18n import _
+from ..labs.chat_session import Session
+from ..labs.driver import CheckFailed, shorten
 from ..protocol import LEAVE, MAX_LINE_BYTES, PROMPT, joined, left, message
 from .registry import check
 

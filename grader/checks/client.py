@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 
-from ..client_lab import ClientLab
-from ..driver import Client
 from ..i18n import _
+from ..labs.client_lab import ClientLab
+from ..labs.driver import Client
+from ..labs.reference_server import ReferenceServer
 from ..protocol import LEAVE, PROMPT, joined, left, message
-from ..reference_server import ReferenceServer
 from .registry import check
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from ..harness import Session
 from ..i18n import _
+from ..labs.chat_session import Session
 from ..protocol import MAX_LINE_BYTES
 from .registry import check
 

@@ -1,4 +1,8 @@
-"""@check: registers a function as a check of one step (stack it to share a check)."""
+"""@check: registers a function as a check of one step (stack it to share a check).
+
+A check is an ordinary pytest test: grader/pytest_plugin.py collects every function that carries
+@check, once per step, and hands it the fixture its parameter names (`server` or `lab`).
+"""
 
 from __future__ import annotations
 
@@ -18,8 +22,13 @@ class Check:
     points: int
     after: tuple[str, ...]  # checks of the same step that must pass first, else this is skipped
     timeout: float
-    alone: bool  # runs in a worker process of its own (it measures the whole process)
+    alone: bool  # runs in a worker of its own, so that its slow measurement holds up no other
     function: Callable
+
+    @property
+    def id(self) -> str:
+        """'04::no_busy_loop': the check's name is unique within its step."""
+        return f"{self.step}::{self.name}"
 
 
 _REGISTRY: list[Check] = []
@@ -29,11 +38,14 @@ def check(step: str, points: int, after: str | tuple[str, ...] = (),
           timeout: float = DEFAULT_TIMEOUT, alone: bool = False) -> Callable[[Callable], Callable]:
     def register(function: Callable) -> Callable:
         doc = (function.__doc__ or function.__name__).strip().splitlines()[0]
-        _REGISTRY.append(Check(
+        registered = Check(
             step=step, name=function.__name__, description=doc, points=points,
             after=(after,) if isinstance(after, str) else tuple(after),
             timeout=timeout, alone=alone, function=function,
-        ))
+        )
+        _REGISTRY.append(registered)
+        # pytest finds the checks through this attribute (one function, one item per step)
+        function.__grader_checks__ = [*getattr(function, "__grader_checks__", []), registered]
         return function
 
     return register
@@ -44,6 +56,13 @@ def checks_for(step: str) -> list[Check]:
     found = [c for c in _REGISTRY if c.step == step]
     return sorted(found, key=lambda c: (c.function.__code__.co_filename,
                                         c.function.__code__.co_firstlineno))
+
+
+def find(step: str, name: str) -> Check:
+    for registered in _REGISTRY:
+        if registered.step == step and registered.name == name:
+            return registered
+    raise KeyError(f"{step}::{name}")
 
 
 def skipped_because(needed: Check) -> str:

@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import json
 
-from ..results import PASSED, Report
+from ..results import PASSED, SCHEMA_VERSION, Report
 
 
 def to_data(report: Report) -> dict:
+    """The report as grader/schema/report.schema.json describes it."""
     return {
+        "schema_version": SCHEMA_VERSION,
+        "folder": report.folder,
         "score": report.points,
         "max_score": report.max_points,
         "passed": report.passed,
         "steps": [
-            {"id": step.id, "title": step.title, "points": step.points,
-             "max_points": step.max_points, "file": step.file, "not_started": step.not_started,
-             "problem": step.problem, "notes": step.notes}
+            {"id": step.id, "title": step.title, "status": step.status.value,
+             "points": step.points, "max_points": step.max_points, "file": step.file,
+             "not_started": step.not_started, "problem": step.problem, "notes": step.notes,
+             "seconds": step.seconds}
             for step in report.steps
         ],
         "checks": [
             {"name": check.name, "step": check.step, "description": check.description,
-             "status": check.status, "passed": check.status == PASSED,
+             "status": check.status.value, "passed": check.status == PASSED,
              "points": check.points, "max_points": check.max_points,
              "message": check.message,
              "details": [{"label": label, "value": value} for label, value in check.details],

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import os
 import textwrap
+from pathlib import Path
 from typing import TextIO
 
 from ..i18n import _, ngettext
-from ..results import FAILED, PASSED, Report, StepResult
+from ..results import FAILED, PASSED, SKIPPED, Report, StepResult, StepStatus
 
 WIDTH = 100
-MARKS = {PASSED: "✓", FAILED: "✗", "skipped": "–"}
-PLAIN_MARKS = {PASSED: "+", FAILED: "x", "skipped": "-"}  # for consoles that lack ✓ and ✗
-COLOURS = {PASSED: "32", FAILED: "31", "skipped": "33"}
+MARKS = {PASSED: "✓", FAILED: "✗", SKIPPED: "–"}
+PLAIN_MARKS = {PASSED: "+", FAILED: "x", SKIPPED: "-"}  # for consoles that lack ✓ and ✗
+COLOURS = {PASSED: "32", FAILED: "31", SKIPPED: "33"}
 
 
 class Style:
@@ -31,7 +32,23 @@ class Style:
         return f"\033[{code}m{text}\033[0m" if self.colour else text
 
 
-def render(report: Report, stream: TextIO) -> str:
+def heading(folder: Path, stream: TextIO) -> str:
+    """The first line: which folder is graded (before grading starts)."""
+    return Style(stream).paint(_("Grading {folder}").format(folder=_shown_path(folder)),
+                               "2") + "\n\n"
+
+
+def _shown_path(folder: Path) -> str:
+    """Relative to here when below it; always ending in a separator, so it reads as a folder."""
+    try:
+        shown = str(folder.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        shown = str(folder)
+    return shown.rstrip("/\\") + os.sep
+
+
+def render(report: Report, stream: TextIO, again: str = "") -> str:
+    """`again`: the options the student gave that a re-run needs (e.g. '--dir PATH')."""
     style = Style(stream)
     out: list[str] = []
     for step in report.steps:
@@ -43,13 +60,17 @@ def render(report: Report, stream: TextIO) -> str:
     out.append(ngettext("{n} of {total} checks passed.", "{n} of {total} checks passed.",
                         passed).format(n=passed, total=len(checks)))
     score = _("Score: {points}/{max}").format(points=report.points, max=report.max_points)
-    first_gap = next((s for s in report.steps if s.points < s.max_points), None)
+    first_gap = next((s for s in report.steps if not s.passed), None)
     if first_gap is None:
         out.append(style.paint(score, "1;32") + "   " + _("Well done!"))
     else:
-        out.append(style.paint(score, "1") + "   " + _(
-            "(run `grader {step}` again after your change; `grader --help` for more)").format(
-            step=first_gap.id))
+        command = " ".join(filter(None, [first_gap.id, again]))
+        advice = _("(run `grader {step}` again after your change; `grader --help` for more)"
+                   ).format(step=command)
+        if len(score) + 3 + len(advice) <= WIDTH:
+            out.append(style.paint(score, "1") + "   " + advice)
+        else:
+            out += [style.paint(score, "1"), *_wrap(advice, "")]
     return "\n".join(out) + "\n"
 
 
@@ -57,7 +78,7 @@ def _step(step: StepResult, style: Style) -> list[str]:
     title = f"{step.id} {step.title}"
     score = f"{step.points}/{step.max_points}"
     lines = [style.paint(title, "1") + " " * max(1, WIDTH - len(title) - len(score)) + score]
-    if step.problem:
+    if step.status != StepStatus.GRADED:
         lines += _wrap(step.problem, "  ")
         if step.not_started:
             lines += _wrap(_("Open {path} and write the parts marked TODO.").format(
@@ -66,7 +87,7 @@ def _step(step: StepResult, style: Style) -> list[str]:
     lines += [line for note in step.notes for line in _wrap(note, "  ")]
     for check in step.checks:
         lines += _wrap(check.description, f"  {style.mark(check.status)} ", "    ")
-        if check.status == "skipped" and check.message:
+        if check.status == SKIPPED and check.message:
             if len(lines[-1]) + len(check.message) + 3 <= WIDTH:
                 lines[-1] += f" ({check.message})"
             else:

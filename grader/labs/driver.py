@@ -11,8 +11,8 @@ import struct
 import time
 from collections.abc import Iterable
 
-from .i18n import _
-from .protocol import ENCODING, NEWLINE
+from ..i18n import _
+from ..protocol import ENCODING, NEWLINE
 
 WAIT = 1.0  # how long an expected line may take
 QUIET = 0.3  # how long "nothing arrives" is watched; sparingly: prefer a later line as proof

@@ -12,7 +12,7 @@ import socket
 import threading
 import time
 
-from . import protocol
+from .. import protocol
 
 BUFFER_SIZE = 4096
 

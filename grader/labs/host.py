@@ -1,0 +1,376 @@
+"""The student host: the only process that ever runs a student's code.
+
+    python host.py --events FD --file PATH --mode serve|program|zygote [--drop UID:GID] [-- ARGS]
+
+Started by path (never imported by the grader) and standard library only, so that nothing in the
+student's folder can stand in for it. It reports facts, never verdicts, as JSON lines on the
+events channel: the checks, in another process, judge what the sockets say. Anything the
+student's code writes here is at worst a false fact about its own server.
+
+- serve: import the module under a deadline, then serve(listener) in a daemon thread on a
+  listener bound to 127.0.0.1 port 0, and say which port.
+- program: run the file as `python FILE ARGS` would (the client step).
+- zygote (POSIX): import once, then fork a fresh serve host for every request on fd 0.
+
+Every TCP or UDP bind becomes a bind to 127.0.0.1 (or ::1) port 0, so fixed ports never collide
+and nothing listens beyond loopback; connections go to loopback only.
+"""
+
+import json
+import os
+import socket
+import sys
+import threading
+import time
+import traceback
+import weakref
+
+IMPORT_DEADLINE = 2.0  # seconds an import may take before we call it "runs at import"
+SPIN_REPORTED = 100  # empty recv() calls on one socket before we report a busy loop
+LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "", "0.0.0.0", "::"}
+
+
+class Events:
+    """JSON lines to the grader; a dead channel means the grader is gone, so we are too."""
+
+    def __init__(self, fd: int) -> None:
+        self.lock = threading.Lock()
+        self.switch(fd)
+
+    def switch(self, fd: int) -> None:
+        """From now on report on `fd` (a forked host: its own channel, not the zygote's)."""
+        old = getattr(self, "stream", None)
+        self.stream = os.fdopen(fd, "w", encoding="utf-8", closefd=True)
+        if old is not None:
+            old.close()
+
+    def send(self, kind: str, **fields) -> None:
+        with self.lock:
+            try:
+                self.stream.write(json.dumps({"e": kind, **fields}, ensure_ascii=True) + "\n")
+                self.stream.flush()
+            except (OSError, ValueError):
+                os._exit(70)
+
+
+# -- confinement (POSIX): limits, an unprivileged user, death with the parent -------------------
+def confine(drop: str) -> None:
+    if os.name != "posix":
+        return
+    import resource
+    import signal
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails, no crash
+    limits = {"RLIMIT_CORE": 0, "RLIMIT_FSIZE": 64 << 20, "RLIMIT_AS": 4 << 30}
+    if drop:
+        limits["RLIMIT_NPROC"] = 2048  # tasks of the unprivileged user: threads count too
+    for name, value in limits.items():
+        kind = getattr(resource, name, None)
+        if kind is None:
+            continue
+        soft, hard = resource.getrlimit(kind)
+        if hard != resource.RLIM_INFINITY:
+            value = min(value, hard)
+        try:
+            resource.setrlimit(kind, (value, hard if drop == "" else value))
+        except (ValueError, OSError):
+            pass
+    if drop:
+        _drop_privileges(*(int(part) for part in drop.split(":")))
+    _die_with_parent()
+
+
+def _drop_privileges(uid: int, gid: int) -> None:
+    """Become `uid`, keeping only the right to read files (the interpreter may live in /root):
+    no right to signal, trace or write into the grader's processes."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_keepcaps, cap_dac_read_search = 8, 2
+    libc.prctl(pr_set_keepcaps, 1, 0, 0, 0)
+    try:
+        os.setgroups([])
+        os.setresgid(gid, gid, gid)
+        os.setresuid(uid, uid, uid)
+    except OSError:
+        return  # not allowed here (a container without CAP_SETUID): the limits still hold
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    class Data(ctypes.Structure):
+        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                    ("inheritable", ctypes.c_uint32)]
+
+    keep = 1 << cap_dac_read_search
+    data = (Data * 2)(Data(keep, keep, 0), Data(0, 0, 0))
+    libc.capset(ctypes.byref(Header(0x20080522, 0)), data)  # _LINUX_CAPABILITY_VERSION_3
+
+
+def _die_with_parent() -> None:
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() == 1:
+        os._exit(71)  # the parent died before we could ask
+
+
+# -- the socket layer: loopback only, and a count of recv() calls after the end -----------------
+def install_socket_layer(events: Events) -> None:
+    original_bind = socket.socket.bind
+    original_listen = socket.socket.listen
+    original_connect = socket.socket.connect
+    original_connect_ex = socket.socket.connect_ex
+    original_recv = socket.socket.recv
+    original_recv_into = socket.socket.recv_into
+    empty_reads: weakref.WeakKeyDictionary[socket.socket, int] = weakref.WeakKeyDictionary()
+
+    def bind(self, address):
+        if self.family == socket.AF_INET:
+            address = ("127.0.0.1", 0)
+        elif self.family == socket.AF_INET6:
+            address = ("::1", 0)
+        return original_bind(self, address)
+
+    def listen(self, *backlog):
+        result = original_listen(self, *backlog)
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            events.send("listen", port=self.getsockname()[1])
+        return result
+
+    def loopback(self, address):
+        if self.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple):
+            host = str(address[0]).lower()
+            if host not in LOOPBACK_NAMES and not host.startswith("127."):
+                raise ConnectionRefusedError(111, "the grader allows connections to this "
+                                                  "machine only (127.0.0.1)")
+        return address
+
+    def connect(self, address):
+        return original_connect(self, loopback(self, address))
+
+    def connect_ex(self, address):
+        return original_connect_ex(self, loopback(self, address))
+
+    def noted(self, size) -> None:
+        if not size:
+            return
+        count = empty_reads.get(self, 0) + 1
+        empty_reads[self] = count
+        if count == SPIN_REPORTED:
+            events.send("spin", count=count)
+
+    def recv(self, size, *flags):
+        data = original_recv(self, size, *flags)
+        if not data:
+            noted(self, size)
+        return data
+
+    def recv_into(self, buffer, size=0, *flags):
+        n = original_recv_into(self, buffer, size, *flags)
+        if not n:
+            noted(self, size or len(buffer))
+        return n
+
+    socket.socket.bind = bind
+    socket.socket.listen = listen
+    socket.socket.connect = connect
+    socket.socket.connect_ex = connect_ex
+    socket.socket.recv = recv
+    socket.socket.recv_into = recv_into
+
+
+# -- where the student's code is --------------------------------------------------------------
+def frames_of(tb, path: str) -> list:
+    """The frames of a traceback in the student's folder, innermost last."""
+    folder = os.path.dirname(path)
+    return [{"file": os.path.basename(f.filename), "line": f.lineno, "function": f.name,
+             "code": (f.line or "").strip()}
+            for f in traceback.extract_tb(tb)
+            if os.path.isabs(f.filename) and os.path.dirname(f.filename) == folder]
+
+
+def error_of(error: BaseException, path: str) -> dict:
+    text = str(error)
+    return {"frames": frames_of(error.__traceback__, path)[-2:],
+            "error": f"{type(error).__name__}: {text}" if text else type(error).__name__}
+
+
+def frame_now(thread: threading.Thread, path: str) -> dict:
+    """The student's innermost frame that `thread` is running now."""
+    frame = sys._current_frames().get(thread.ident or -1)
+    while frame is not None:
+        if os.path.abspath(frame.f_code.co_filename) == path:
+            lines = _source_lines(path)
+            code = lines[frame.f_lineno - 1].strip() if frame.f_lineno <= len(lines) else ""
+            return {"line": frame.f_lineno, "code": code}
+        frame = frame.f_back
+    return {}
+
+
+def _source_lines(path: str) -> list:
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace") as f:
+            return f.read().splitlines()
+    except OSError:
+        return []
+
+
+# -- serve mode -------------------------------------------------------------------------------
+def import_student(path: str, events: Events, deadline: float):
+    """The student's module, or None after saying why it cannot be used."""
+    import importlib.util
+
+    name = os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # a sibling's `import server` gets this very module
+    outcome = {}
+
+    def run() -> None:
+        try:
+            spec.loader.exec_module(module)
+        except BaseException as error:  # noqa: B036 - whatever the student's code raises
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run, daemon=True, name="student-import")
+    thread.start()
+    thread.join(deadline)
+    if thread.is_alive():
+        events.send("import_hang", seconds=deadline, where=frame_now(thread, path))
+        return None
+    error = outcome.get("error")
+    if isinstance(error, SystemExit):
+        events.send("import_exit", **error_of(error, path))
+        return None
+    if error is not None:
+        events.send("import_error", **error_of(error, path))
+        return None
+    if not callable(getattr(module, "serve", None)):
+        events.send("no_serve")
+        return None
+    return module
+
+
+def report_exits(path: str, events: Events) -> None:
+    """os._exit() ends a process without a trace: say who called it, and with what code."""
+    real_exit = os._exit
+
+    def _exit(code: int = 0) -> None:
+        caller = sys._getframe(1)
+        where = {}
+        if os.path.abspath(caller.f_code.co_filename) == path:
+            lines = _source_lines(path)
+            line = caller.f_lineno
+            where = {"line": line, "code": lines[line - 1].strip() if line <= len(lines) else ""}
+        events.send("exit", code=code if isinstance(code, int) else 1, where=where)
+        real_exit(code)
+
+    os._exit = _exit
+
+
+def serve_forever(module, path: str, events: Events) -> None:
+    """serve(listener) in a daemon thread; this thread only waits to be killed."""
+    def crashed(args) -> None:
+        if args.exc_value is not None and not isinstance(args.exc_value, SystemExit):
+            events.send("thread_crash", **error_of(args.exc_value, path))
+
+    threading.excepthook = crashed
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def run() -> None:
+        try:
+            module.serve(listener)
+        except BaseException as error:  # noqa: B036
+            events.send("serve_crash", **error_of(error, path))
+        else:
+            events.send("serve_returned")
+
+    threading.Thread(target=run, daemon=True, name="serve").start()
+    events.send("ready", port=listener.getsockname()[1])
+    while True:  # the grader ends this process when the check is over
+        time.sleep(3600)
+
+
+def zygote(module, path: str, events: Events) -> None:
+    """Fork a fresh serve host per request: one byte on fd 0 asks, the child's pid answers on
+    the events channel; the child's own events go to the fds that came with the request."""
+    import signal
+
+    control = socket.socket(fileno=0)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # ended hosts vanish at once: no zombies
+    events.send("zygote", threads=threading.active_count())
+    while True:
+        try:
+            message, fds, _flags, _address = socket.recv_fds(control, 16, 2)
+        except OSError:
+            os._exit(0)
+        if not message:
+            os._exit(0)  # the grader is gone
+        pid = os.fork()
+        if pid == 0:
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the student's subprocess needs it
+            control.close()
+            child_events, output = fds
+            events.switch(child_events)
+            os.dup2(output, 1)
+            os.dup2(output, 2)
+            os.close(output)
+            os.setsid()
+            _die_with_parent()
+            serve_forever(module, path, events)
+        for fd in fds:
+            os.close(fd)
+        events.send("forked", pid=pid)
+
+
+# -- program mode -----------------------------------------------------------------------------
+def run_program(path: str, args: list) -> None:
+    import runpy
+
+    sys.argv = [path, *args]
+    runpy.run_path(path, run_name="__main__")
+
+
+def main(argv: list) -> None:
+    cut = argv.index("--") if "--" in argv else len(argv)
+    named = dict(zip(argv[:cut:2], argv[1:cut:2]))  # --name value pairs
+    rest = argv[cut + 1:]  # the program's own arguments
+    events = Events(_channel(named["--events"]))
+    path = os.path.abspath(named["--file"])
+    mode = named.get("--mode", "serve")
+    confine(named.get("--drop", ""))
+    folder = os.path.dirname(path)
+    sys.path[0] = folder  # not ours: the student's helper modules import as they would
+    try:
+        os.chdir(folder)
+    except OSError:
+        pass
+    install_socket_layer(events)
+    report_exits(path, events)
+    if mode == "program":
+        events.send("started")
+        run_program(path, rest)
+        return
+    module = import_student(path, events, float(named.get("--deadline", IMPORT_DEADLINE)))
+    if module is None:
+        os._exit(0)
+    if mode == "zygote":
+        zygote(module, path, events)
+    serve_forever(module, path, events)
+
+
+def _channel(value: str) -> int:
+    if os.name == "nt":  # a handle the grader made inheritable for us
+        import msvcrt
+
+        return msvcrt.open_osfhandle(int(value), os.O_WRONLY)
+    return int(value)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

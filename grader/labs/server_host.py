@@ -1,0 +1,375 @@
+"""The grader's end of a student host (labs/host.py): start one per check, read what it reports,
+measure it from outside, and end it with everything it started.
+
+`StudentServer` is one step's code: it imports the module once to learn whether it can be
+used at all, then hands out a fresh `ServerHost` per check. On POSIX a zygote (a host that has
+imported the module) forks each one in a millisecond or two; where fork is not safe (threads
+left running by the import) or not there (Windows), each host is a new interpreter.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import IO
+
+import psutil
+
+from .. import processes
+from ..i18n import _
+
+HOST_SCRIPT = Path(__file__).with_name("host.py")
+IMPORT_DEADLINE = 2.0  # seconds an import may take before we call it "runs at import"
+READY_WITHIN = IMPORT_DEADLINE + 8.0  # a host's start on a loaded machine, import included
+MAX_EVENT = 8192  # longer lines from a host are cut: it is not trusted to be brief
+MAX_OUTPUT = 16_384  # what we keep of a host's printed output
+
+
+class Unusable(Exception):
+    """The student's code cannot be graded at all; the message says why and what to do."""
+
+
+def code_place(file: str, line: object, function: str, code: str) -> str:
+    return _("{file}:{line} in {function}: {code}").format(
+        file=file, line=line, function=function, code=code)
+
+
+def describe_error(event: dict) -> str:
+    """'server.py:42 in f: code; ZeroDivisionError: ...' from a host's error report."""
+    frames = event.get("frames")
+    places = [code_place(_text(f.get("file")), _text(f.get("line")), _text(f.get("function")),
+                         _text(f.get("code")))
+              for f in (frames if isinstance(frames, list) else [])[-2:] if isinstance(f, dict)]
+    return "; ".join([*places, _text(event.get("error"))])
+
+
+def _text(value: object, limit: int = 300) -> str:
+    text = value if isinstance(value, str) else "" if value is None else str(value)
+    return text[:limit]
+
+
+class EventReader:
+    """Reads a host's JSON lines in a thread; anything malformed is dropped, never trusted."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.events: queue.Queue[dict] = queue.Queue()
+        self.stream = stream
+        threading.Thread(target=self._pump, daemon=True, name="host-events").start()
+
+    def _pump(self) -> None:
+        try:
+            for raw in self.stream:
+                try:
+                    event = json.loads(raw[:MAX_EVENT])
+                except ValueError:
+                    continue
+                if isinstance(event, dict) and isinstance(event.get("e"), str):
+                    self.events.put(event)
+        except (OSError, ValueError):
+            pass
+        self.events.put({"e": "closed"})
+
+    def next(self, deadline: float) -> dict | None:
+        try:
+            return self.events.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            return None
+
+
+class ServerHost:
+    """One check's student server, in a process of its own."""
+
+    def __init__(self, pid: int, events: EventReader, output: Path, file_name: str,
+                 process: subprocess.Popen | None = None) -> None:
+        self.pid = pid
+        self.events = events
+        self.output_path = output
+        self.file_name = file_name
+        self.process = process
+        self.address: tuple[str, int] = ("127.0.0.1", 0)
+        self.crashes: list[str] = []
+        self.spinning = False
+        self.stopping = False
+        self.exit: dict | None = None  # what the host said as it called os._exit()
+        try:
+            self.ps: psutil.Process | None = psutil.Process(pid)
+        except psutil.Error:
+            self.ps = None
+
+    def wait_ready(self, within: float = READY_WITHIN) -> None:
+        deadline = time.monotonic() + within
+        while True:
+            event = self.events.next(deadline)
+            if event is None:
+                raise Unusable(_("your server did not start within {s:g} s").format(s=within))
+            if event["e"] == "ready" and isinstance(event.get("port"), int):
+                self.address = ("127.0.0.1", event["port"])
+                threading.Thread(target=self._watch, daemon=True, name="host-watch").start()
+                return
+            if event["e"] == "closed":
+                raise Unusable(_("your server's process ended before it could serve: {last}")
+                               .format(last=self.last_output() or "?"))
+            problem = import_problem(event, self.file_name)
+            if problem:
+                raise Unusable(problem)
+
+    def _watch(self) -> None:
+        while True:
+            event = self.events.next(time.monotonic() + 3600)
+            if event is None or event["e"] == "closed":
+                return
+            kind = event["e"]
+            if kind == "spin":
+                self.spinning = True
+            elif kind in ("serve_crash", "thread_crash") and not self.stopping:
+                where = describe_error(event)
+                self.crashes.append(_("serve() stopped: {where}").format(where=where)
+                                    if kind == "serve_crash" else
+                                    _("a thread of yours crashed: {where}").format(where=where))
+            elif kind == "exit":
+                self.exit = event
+            elif kind == "serve_returned" and not self.stopping:
+                self.crashes.append(_("serve() returned; it should serve forever"))
+
+    # -- measured from outside ------------------------------------------------------------------
+    def cpu_seconds(self, seconds: float) -> float:
+        """CPU time the host spends over `seconds` of wall time."""
+        start = self._cpu()
+        time.sleep(seconds)
+        return self._cpu() - start
+
+    def _cpu(self) -> float:
+        try:
+            times = self.ps.cpu_times() if self.ps else None
+        except psutil.Error:
+            return 0.0
+        return times.user + times.system if times else 0.0
+
+    def thread_count(self) -> int:
+        try:
+            return self.ps.num_threads() if self.ps else 0
+        except psutil.Error:
+            return 0
+
+    def busy(self) -> bool:
+        """Is the host computing flat out right now (a loop, a regex that never ends)?"""
+        return self.cpu_seconds(0.2) > 0.15
+
+    def alive(self) -> bool:
+        try:
+            return bool(self.ps and self.ps.is_running()
+                        and self.ps.status() != psutil.STATUS_ZOMBIE)
+        except psutil.Error:
+            return False
+
+    def ended(self) -> str:
+        """'' while the host runs; else how its process ended, in a line."""
+        if self.alive():
+            return ""
+        if self.exit is not None:
+            where = self.exit.get("where") if isinstance(self.exit.get("where"), dict) else {}
+            code = _text(self.exit.get("code"))
+            if where:
+                return _("your server's process ended: os._exit({code}) at {file} line {line}: "
+                         "{source}").format(code=code, file=self.file_name,
+                                            line=_text(where.get("line")),
+                                            source=_text(where.get("code")))
+            return _("your server's process ended: os._exit({code})").format(code=code)
+        return _("your server's process ended: {last}").format(last=self.last_output() or "?")
+
+    def last_output(self, lines: int = 1) -> str:
+        try:
+            with self.output_path.open("rb") as f:
+                text = f.read(MAX_OUTPUT).decode("utf-8", errors="replace")
+        except OSError:
+            return ""
+        kept = [line.strip() for line in text.splitlines() if line.strip()]
+        return " / ".join(kept[-lines:])
+
+    def close(self) -> None:
+        self.stopping = True
+        processes.end_tree(self.pid)
+        if self.process is not None:
+            try:
+                self.process.wait(2)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+def import_problem(event: dict, file: str) -> str:
+    """What an import report means for the student, or '' if it is not one."""
+    kind = event.get("e")
+    if kind == "import_hang":
+        where = event.get("where") if isinstance(event.get("where"), dict) else {}
+        place = (_("line {line}: {code}").format(line=_text(where.get("line")),
+                                                 code=_text(where.get("code")))
+                 if where else file)
+        return _("your {file} is still running {s:g} s after the grader imported it "
+                 "({where}): move the code that starts the server under "
+                 "if __name__ == \"__main__\":").format(file=file, s=IMPORT_DEADLINE, where=place)
+    if kind == "import_exit":
+        return _("your {file} calls sys.exit() when it is imported ({where}): move that code "
+                 "under if __name__ == \"__main__\":").format(file=file,
+                                                              where=describe_error(event))
+    if kind == "import_error":
+        return _("importing your {file} failed: {where}").format(file=file,
+                                                                 where=describe_error(event))
+    if kind == "no_serve":
+        return _("your {file} has no serve(listener) function: keep the one from the "
+                 "lesson").format(file=file)
+    return ""
+
+
+class StudentServer:
+    """One step's server code: a fresh ServerHost per check, all ended by close()."""
+
+    def __init__(self, student_file: Path) -> None:
+        self.file = student_file.resolve()
+        self.scratch = Path(tempfile.mkdtemp(prefix="grader-host-"))
+        self.drop = processes.unprivileged_user()
+        self.problem = ""
+        self.zygote: subprocess.Popen | None = None
+        self.zygote_events: EventReader | None = None
+        self.control: socket.socket | None = None
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def command(self, mode: str) -> list[str]:
+        command = [sys.executable, str(HOST_SCRIPT), "--events", "{channel}", "--mode", mode,
+                   "--file", str(self.file), "--deadline", str(IMPORT_DEADLINE)]
+        return command + (["--drop", self.drop] if self.drop else [])
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONIOENCODING="utf-8")
+        env.pop("PYTHONPATH", None)  # the grader's own path is not the student's
+        return env
+
+    def _output_file(self) -> tuple[Path, IO[bytes]]:
+        self.count += 1
+        path = self.scratch / f"host-{self.count}.out"
+        return path, path.open("wb")
+
+    def prepare(self) -> str:
+        """Import the code once; '' if it can be served, else what is wrong with it."""
+        if hasattr(os, "fork") and hasattr(socket, "send_fds"):
+            try:
+                self._start_zygote()
+                return self.problem
+            except Unusable as problem:
+                self.problem = str(problem)
+                return self.problem
+        try:
+            self.start().close()  # no zygote: a first host says whether the import works
+        except Unusable as problem:
+            self.problem = str(problem)
+        return self.problem
+
+    def _start_zygote(self) -> None:
+        ours, theirs = socket.socketpair()
+        read_end, write_end = os.pipe()
+        output, stream = self._output_file()
+        with stream:
+            self.zygote = processes.start(self.command("zygote"), channel=write_end, stdin=theirs,
+                                          stdout=stream, stderr=subprocess.STDOUT,
+                                          cwd=self.scratch, env=self.env())
+        os.close(write_end)
+        theirs.close()
+        self.control = ours
+        self.zygote_events = EventReader(os.fdopen(read_end, "rb"))
+        host = ServerHost(self.zygote.pid, self.zygote_events, output, self.file.name,
+                          self.zygote)
+        deadline = time.monotonic() + READY_WITHIN
+        while True:
+            event = self.zygote_events.next(deadline)
+            if event is None:
+                raise Unusable(_("your server did not start within {s:g} s").format(
+                    s=READY_WITHIN))
+            if event["e"] == "zygote":
+                if event.get("threads") != 1:  # forking now would copy half-held locks
+                    self._stop_zygote()
+                return
+            if event["e"] == "closed":
+                raise Unusable(_("your server's process ended before it could serve: {last}")
+                               .format(last=host.last_output() or "?"))
+            problem = import_problem(event, self.file.name)
+            if problem:
+                self._stop_zygote()
+                raise Unusable(problem)
+
+    def _stop_zygote(self) -> None:
+        if self.control:
+            self.control.close()
+            self.control = None
+        if self.zygote:
+            processes.end_tree(self.zygote.pid)
+            self.zygote.wait()
+            self.zygote = None
+
+    def start(self) -> ServerHost:
+        """A fresh host serving the student's code, ready for clients."""
+        with self.lock:
+            host = self._fork() if self.control else self._spawn()
+        host.wait_ready()
+        return host
+
+    def _spawn(self) -> ServerHost:
+        read_end, write_end = os.pipe()
+        output, stream = self._output_file()
+        with stream:
+            process = processes.start(self.command("serve"), channel=write_end,
+                                      stdin=subprocess.DEVNULL, stdout=stream,
+                                      stderr=subprocess.STDOUT, cwd=self.file.parent,
+                                      env=self.env())
+        os.close(write_end)
+        return ServerHost(process.pid, EventReader(os.fdopen(read_end, "rb")), output,
+                          self.file.name, process)
+
+    def _fork(self) -> ServerHost:
+        assert self.control and self.zygote_events
+        read_end, write_end = os.pipe()
+        output, stream = self._output_file()
+        with stream:
+            socket.send_fds(self.control, [b"x"], [write_end, stream.fileno()])
+        os.close(write_end)
+        deadline = time.monotonic() + READY_WITHIN
+        while True:
+            event = self.zygote_events.next(deadline)
+            if event is None or event["e"] == "closed":
+                os.close(read_end)
+                raise Unusable(_("your server did not start within {s:g} s").format(
+                    s=READY_WITHIN))
+            if event["e"] == "forked" and self._is_zygote_child(event.get("pid")):
+                return ServerHost(event["pid"], EventReader(os.fdopen(read_end, "rb")), output,
+                                  self.file.name)
+
+    def _is_zygote_child(self, pid: object) -> bool:
+        """A pid the zygote names is ended later: it must really be the zygote's child."""
+        try:
+            return (isinstance(pid, int) and self.zygote is not None
+                    and psutil.Process(pid).ppid() == self.zygote.pid)
+        except psutil.Error:
+            return False
+
+    def keep(self) -> set[int]:
+        """Our processes that outlive a check (the zygote)."""
+        return {self.zygote.pid} if self.zygote else set()
+
+    def close(self) -> None:
+        self._stop_zygote()
+        for path in self.scratch.glob("*"):
+            try:
+                path.unlink()
+            except OSError:
+                pass
+        try:
+            self.scratch.rmdir()
+        except OSError:
+            pass

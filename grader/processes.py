@@ -1,0 +1,198 @@
+"""Starting processes with a private channel, and ending them with everything they started.
+
+The one module of the grader with OS branches. On Linux the grader's processes are child
+subreapers: whatever a submission starts, double-forked or in a session of its own, stays
+below them and is found and ended. Elsewhere on POSIX a process group is the net; on Windows a
+job object.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from typing import Any
+
+import psutil
+
+POSIX = os.name == "posix"
+LINUX = sys.platform.startswith("linux")
+NOBODY = "65534:65534"  # who runs student code when the grader runs as root
+
+
+def become_subreaper() -> None:
+    """Orphans of our descendants become our children, so that none can escape (Linux)."""
+    if LINUX:
+        import ctypes
+
+        pr_set_child_subreaper = 36
+        ctypes.CDLL(None).prctl(pr_set_child_subreaper, 1, 0, 0, 0)
+
+
+def unprivileged_user() -> str:
+    """'UID:GID' for the host to become, or '' when the grader is not root."""
+    if POSIX and os.geteuid() == 0:
+        try:
+            import pwd
+
+            entry = pwd.getpwnam("nobody")
+            return f"{entry.pw_uid}:{entry.pw_gid}"
+        except KeyError:
+            return NOBODY
+    return ""
+
+
+def start(command: list[str], *, channel: int | None = None, **options: Any) -> subprocess.Popen:
+    """Popen in a session (or process group) of its own; `channel` is a pipe's write end that
+    the child inherits, named on its command line by the placeholder '{channel}'."""
+    if channel is not None:
+        if POSIX:
+            options["pass_fds"] = (channel,)
+            token = str(channel)
+        else:
+            import msvcrt
+
+            handle = msvcrt.get_osfhandle(channel)
+            os.set_handle_inheritable(handle, True)
+            info = subprocess.STARTUPINFO()
+            info.lpAttributeList = {"handle_list": [handle]}
+            options["startupinfo"] = info
+            token = str(handle)
+        command = [token if part == "{channel}" else part for part in command]
+    if POSIX:
+        options.setdefault("start_new_session", True)
+    else:
+        options.setdefault("creationflags", subprocess.CREATE_NEW_PROCESS_GROUP)
+    process = subprocess.Popen(command, **options)
+    if not POSIX:
+        _windows_job(process)
+    return process
+
+
+def end_tree(pid: int) -> None:
+    """Stop `pid` and every process below it, then kill them all (stopped processes cannot
+    start new ones while we look)."""
+    try:
+        root = psutil.Process(pid)
+    except psutil.Error:
+        return
+    found: dict[int, psutil.Process] = {}
+    for _round in range(5):
+        fresh = [p for p in _tree(root) if p.pid not in found]
+        if not fresh:
+            break
+        for process in fresh:
+            found[process.pid] = process
+            if POSIX:
+                _quietly(process.suspend)
+    if POSIX:
+        try:
+            os.killpg(pid, 9)  # its session, where a subreaper is not at hand (macOS)
+        except OSError:
+            pass
+    elif pid in _JOBS:
+        _close_job(pid)
+    for process in found.values():
+        _quietly(process.kill)
+    psutil.wait_procs(list(found.values()), timeout=2)
+
+
+def sweep(keep: set[int] = frozenset()) -> None:  # type: ignore[assignment]
+    """End our children not in `keep` (orphans handed to us as subreaper), with their trees."""
+    try:
+        children = psutil.Process().children()
+    except psutil.Error:
+        return
+    for child in children:
+        if child.pid not in keep:
+            end_tree(child.pid)
+    _reap_zombies()
+
+
+def _tree(root: psutil.Process) -> list[psutil.Process]:
+    try:
+        return [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return [root]
+
+
+def _quietly(action) -> None:
+    try:
+        action()
+    except psutil.Error:
+        pass
+
+
+def _reap_zombies() -> None:
+    if not POSIX:
+        return
+    while True:
+        try:
+            pid, _status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+# -- Windows: a job object per process tree ------------------------------------------------------
+_JOBS: dict[int, int] = {}
+_JOBS_LOCK = threading.Lock()
+
+
+def _windows_job(process: subprocess.Popen) -> None:
+    """Put the process in a job that dies with it; its children join the job as they start."""
+    try:
+        import ctypes
+        from ctypes import wintypes
+
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+        job = kernel32.CreateJobObjectW(None, None)
+        if not job:
+            return
+
+        class BasicLimits(ctypes.Structure):
+            _fields_ = [("PerProcessUserTimeLimit", ctypes.c_int64),
+                        ("PerJobUserTimeLimit", ctypes.c_int64),
+                        ("LimitFlags", wintypes.DWORD), ("MinimumWorkingSetSize", ctypes.c_size_t),
+                        ("MaximumWorkingSetSize", ctypes.c_size_t),
+                        ("ActiveProcessLimit", wintypes.DWORD), ("Affinity", ctypes.c_size_t),
+                        ("PriorityClass", wintypes.DWORD), ("SchedulingClass", wintypes.DWORD)]
+
+        class IoCounters(ctypes.Structure):
+            _fields_ = [(name, ctypes.c_uint64) for name in (
+                "ReadOperationCount", "WriteOperationCount", "OtherOperationCount",
+                "ReadTransferCount", "WriteTransferCount", "OtherTransferCount")]
+
+        class ExtendedLimits(ctypes.Structure):
+            _fields_ = [("BasicLimitInformation", BasicLimits), ("IoInfo", IoCounters),
+                        ("ProcessMemoryLimit", ctypes.c_size_t),
+                        ("JobMemoryLimit", ctypes.c_size_t),
+                        ("PeakProcessMemoryUsed", ctypes.c_size_t),
+                        ("PeakJobMemoryUsed", ctypes.c_size_t)]
+
+        limits = ExtendedLimits()
+        kill_on_close = 0x2000
+        limits.BasicLimitInformation.LimitFlags = kill_on_close
+        extended_limit_information = 9
+        kernel32.SetInformationJobObject(job, extended_limit_information,
+                                         ctypes.byref(limits), ctypes.sizeof(limits))
+        if kernel32.AssignProcessToJobObject(job, int(process._handle)):  # type: ignore[attr-defined]
+            with _JOBS_LOCK:
+                _JOBS[process.pid] = job
+        else:
+            kernel32.CloseHandle(job)
+    except (OSError, AttributeError, ValueError):
+        pass  # end_tree falls back to walking the tree
+
+
+def _close_job(pid: int) -> None:
+    import ctypes
+
+    with _JOBS_LOCK:
+        job = _JOBS.pop(pid, None)
+    if job:
+        kernel32 = ctypes.WinDLL("kernel32")
+        kernel32.TerminateJobObject(job, 1)
+        kernel32.CloseHandle(job)

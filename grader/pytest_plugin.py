@@ -1,0 +1,224 @@
+"""The kit's checks as ordinary pytest tests.
+
+    python -m pytest --pyargs grader.checks --student lessons [-k relays] [-x] [--junitxml F]
+
+Collects every @check function from the check modules (never from the student's folder), one
+item per step it is registered for, and gives it a fresh student host per check through the
+`server` fixture (steps 01-04) or a client lab through `lab` (step 05). A check whose `after`
+failed in this session is skipped, as check50 does. The grader's workers run this same plugin
+and add a reporter (grader/worker.py) that streams the verdicts to the supervisor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .checks import Check, checks_for, skipped_because
+from .i18n import _
+from .labs.driver import CheckFailed
+from .plan import student_files
+
+OUTCOMES = pytest.StashKey[dict]()  # check id -> "passed" | "failed" | "skipped"
+CODE = pytest.StashKey[dict]()  # step id -> StudentServer, made when first needed
+STUDENT = pytest.StashKey[dict]()  # step id -> the student's file for that step
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("grader", "socket chat kit")
+    group.addoption("--student", metavar="PATH",
+                    help="grade the code in PATH: a lessons-like folder, one step's folder or file")
+    group.addoption("--step", action="append", default=[], metavar="ID",
+                    help="only this step (repeat for more); default: every step found in PATH")
+    # The grader's own workers: which checks, what is known of others, sweep orphans.
+    group.addoption("--grader-only", default="", help=argparse.SUPPRESS)
+    group.addoption("--grader-known", default="", help=argparse.SUPPRESS)
+    group.addoption("--grader-sweep", action="store_true", help=argparse.SUPPRESS)
+
+
+def active(config: pytest.Config) -> bool:
+    return bool(config.getoption("student", None))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not active(config):
+        return
+    config.addinivalue_line("markers", "timeout: the check's own limit (pytest-timeout)")
+    try:
+        found = student_files(Path(config.getoption("student")), config.getoption("step"))
+    except LookupError as error:
+        raise pytest.UsageError(str(error)) from None
+    config.stash[STUDENT] = {step.id: path for step, path in found}
+    config.stash[CODE] = {}
+    known = config.getoption("grader_known")
+    config.stash[OUTCOMES] = dict(pair.split("=", 1) for pair in known.split(",") if "=" in pair)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for code in config.stash.get(CODE, {}).values():
+        code.close()
+
+
+# -- collection ------------------------------------------------------------------------------
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
+    """A check module is collected though its name is not test_*.py."""
+    if not active(parent.config) or file_path.suffix != ".py":
+        return None
+    if file_path.name in ("__init__.py", "conftest.py") or any(
+            fnmatch.fnmatch(file_path.name, pattern)
+            for pattern in parent.config.getini("python_files")):
+        return None  # pytest collects those itself
+    return pytest.Module.from_parent(parent, path=file_path)
+
+
+class CheckItem(pytest.Function):
+    check: Check
+
+
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> Any:
+    checks: list[Check] | None = getattr(obj, "__grader_checks__", None)
+    if not checks or not active(collector.config) or not isinstance(collector, pytest.Module):
+        return None
+    steps = collector.config.stash[STUDENT]
+    items = []
+    for check in checks:
+        if check.step not in steps:
+            continue
+        item = CheckItem.from_parent(collector, name=f"{name}[{check.step}]", callobj=obj,
+                                     originalname=name)
+        item.check = check
+        item.add_marker(pytest.mark.timeout(check.timeout))
+        items.append(item)
+    return items or []
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Steps in the manifest's order, checks in their step's order; --grader-only narrows."""
+    if not active(config):
+        return
+    order = {check.id: n for n, check in enumerate(
+        check for step in config.stash[STUDENT] for check in checks_for(step))}
+    only = set(filter(None, config.getoption("grader_only").split(",")))
+    kept, dropped = [], []
+    for item in items:
+        check = getattr(item, "check", None)
+        if check is not None and only and check.id not in only:
+            dropped.append(item)
+        else:
+            kept.append(item)
+    kept.sort(key=lambda item: order.get(getattr(item, "check", None) and item.check.id, -1))
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    items[:] = kept
+
+
+def student_code(config: pytest.Config, step: str):  # -> StudentServer
+    """One step's code, imported once for the whole session (a zygote on POSIX)."""
+    from .labs.server_host import StudentServer
+
+    codes = config.stash[CODE]
+    if step not in codes:
+        codes[step] = StudentServer(config.stash[STUDENT][step])
+        codes[step].prepare()
+    return codes[step]
+
+
+# -- running ---------------------------------------------------------------------------------
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    check: Check | None = getattr(item, "check", None)
+    if check is None:
+        return
+    outcomes = item.config.stash[OUTCOMES]
+    for needed in check.after:
+        if outcomes.get(f"{check.step}::{needed}", "passed") != "passed":
+            from .checks import find
+
+            pytest.skip(skipped_because(find(check.step, needed)))
+
+
+@pytest.fixture
+def server(request: pytest.FixtureRequest) -> Iterator:
+    """A fresh student server for this check (steps 01-04)."""
+    from . import processes
+    from .labs.chat_session import Session
+    from .labs.server_host import Unusable
+
+    code = student_code(request.config, request.node.check.step)
+    if code.problem:
+        raise CheckFailed(code.problem)
+    try:
+        session = Session(code.start())
+    except Unusable as problem:
+        raise CheckFailed(str(problem)) from None
+    request.node.lab = session
+    try:
+        yield session
+    finally:
+        session.close()
+        if request.config.getoption("grader_sweep"):
+            processes.sweep(keep=code.keep())  # whatever escaped the host's own tree
+
+
+@pytest.fixture
+def lab(request: pytest.FixtureRequest) -> Iterator:
+    """The student's client as a program, and a listener it connects to (step 05)."""
+    from .labs.client_lab import ClientLab
+
+    with ClientLab(request.config.stash[STUDENT][request.node.check.step]) as client_lab:
+        request.node.lab = client_lab
+        yield client_lab
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator:
+    """A verdict for each check: passed, failed (with what was expected and seen), skipped."""
+    outcome = yield
+    check: Check | None = getattr(item, "check", None)
+    if check is None:
+        return
+    report = outcome.get_result()
+    verdict = None
+    if call.excinfo is not None and call.when in ("setup", "call"):
+        error = call.excinfo.value
+        if report.skipped:
+            verdict = ("skipped", CheckFailed(str(getattr(error, "msg", error))))
+        else:
+            failure = _as_failure(error, check)
+            lab = getattr(item, "lab", None)
+            if lab is not None and call.when == "call":
+                lab.explain(failure)
+            verdict = ("failed", failure)
+            report.longrepr = render_failure(failure)
+    elif call.when == "call":
+        verdict = ("passed", None)
+    if verdict:
+        item.config.stash[OUTCOMES][check.id] = verdict[0]
+        report.grader_verdict = verdict  # for the worker's reporter
+
+
+def _as_failure(error: BaseException, check: Check) -> CheckFailed:
+    if isinstance(error, CheckFailed):
+        return error
+    if isinstance(error, pytest.fail.Exception) and "Timeout" in str(error):
+        return CheckFailed(
+            _("no verdict after {s:g} s: the check was stopped").format(s=check.timeout),
+            hint=_("something in your code waits forever: every recv() and accept() needs a "
+                   "client that will answer."))
+    # not a verdict on the student's code: a bug in a check, said as plainly as we can
+    return CheckFailed(_("the check itself broke: {error}").format(
+        error=f"{type(error).__name__}: {error}"))
+
+
+def render_failure(failure: CheckFailed) -> str:
+    """The failure as the terminal shows it, for pytest's own report."""
+    lines = [failure.message]
+    lines += [f"  {label} {value}".rstrip() for label, value in failure.details]
+    if failure.hint:
+        lines.append("  " + _("hint: {hint}").format(hint=failure.hint))
+    return "\n".join(lines)
