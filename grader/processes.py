@@ -12,12 +12,17 @@ import os
 import subprocess
 import sys
 import threading
-from typing import Any
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
 
 import psutil
 
 POSIX = os.name == "posix"
 LINUX = sys.platform.startswith("linux")
+CAN_FORK = LINUX  # fork a worker from a single-threaded supervisor (macOS: spawn is safer)
 NOBODY = "65534:65534"  # who runs student code when the grader runs as root
 
 
@@ -70,6 +75,60 @@ def start(command: list[str], *, channel: int | None = None, **options: Any) -> 
     return process
 
 
+class Forked:
+    """A forked child, shaped like the parts of Popen that the supervisor uses."""
+
+    def __init__(self, pid: int, stdout: IO[bytes]) -> None:
+        self.pid = pid
+        self.stdout = stdout
+        self.returncode: int | None = None
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, 0 if deadline is None else os.WNOHANG)
+            except ChildProcessError:
+                self.returncode = -1  # reaped elsewhere (a sweep): the code is lost
+                break
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+            elif time.monotonic() > deadline:  # type: ignore[operator]
+                raise subprocess.TimeoutExpired("worker", timeout or 0)
+            else:
+                time.sleep(0.01)
+        return self.returncode
+
+
+def fork(target: Callable[[int], int], *, log: Path, cwd: Path) -> Forked:
+    """Run target(channel_fd) in a forked child of a single-threaded process: its output goes
+    to `log`, its records to the pipe we read. The child never returns from here."""
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    read_end, write_end = os.pipe()
+    log_fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        code = 70
+        try:
+            os.setsid()  # Ctrl-C reaches the supervisor, which ends us
+            os.close(read_end)
+            os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+            os.dup2(log_fd, 1)
+            os.dup2(log_fd, 2)
+            os.chdir(cwd)
+            code = target(write_end)
+        except BaseException:  # noqa: B036 - the log says what went wrong
+            traceback.print_exc()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    os.close(write_end)
+    os.close(log_fd)
+    return Forked(pid, os.fdopen(read_end, "rb"))
+
+
 def end_tree(pid: int) -> None:
     """Stop `pid` and every process below it, then kill them all (stopped processes cannot
     start new ones while we look)."""
@@ -108,6 +167,13 @@ def sweep(keep: set[int] = frozenset()) -> None:  # type: ignore[assignment]
         if child.pid not in keep:
             end_tree(child.pid)
     _reap_zombies()
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [child.pid for child in psutil.Process(pid).children()]
+    except psutil.Error:
+        return []
 
 
 def _tree(root: psutil.Process) -> list[psutil.Process]:

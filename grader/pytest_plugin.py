@@ -117,13 +117,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items[:] = kept
 
 
+PRESTARTED: dict = {}  # step id -> StudentServer a worker began before the session (a head start)
+
+
 def student_code(config: pytest.Config, step: str):  # -> StudentServer
     """One step's code, imported once for the whole session (a zygote on POSIX)."""
     from .labs.server_host import StudentServer
 
     codes = config.stash[CODE]
     if step not in codes:
-        codes[step] = StudentServer(config.stash[STUDENT][step])
+        codes[step] = PRESTARTED.pop(step, None) or StudentServer(config.stash[STUDENT][step])
         codes[step].prepare()
     return codes[step]
 
@@ -145,7 +148,6 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 @pytest.fixture
 def server(request: pytest.FixtureRequest) -> Iterator:
     """A fresh student server for this check (steps 01-04)."""
-    from . import processes
     from .labs.chat_session import Session
     from .labs.server_host import Unusable
 
@@ -162,15 +164,20 @@ def server(request: pytest.FixtureRequest) -> Iterator:
     finally:
         session.close()
         if request.config.getoption("grader_sweep"):
-            processes.sweep(keep=code.keep())  # whatever escaped the host's own tree
+            code.after_check()  # whatever escaped the host's own tree
 
 
 @pytest.fixture
 def lab(request: pytest.FixtureRequest) -> Iterator:
     """The student's client as a program, and a listener it connects to (step 05)."""
     from .labs.client_lab import ClientLab
+    from .labs.student_program import StudentProgram
 
-    with ClientLab(request.config.stash[STUDENT][request.node.check.step]) as client_lab:
+    step = request.node.check.step
+    codes = request.config.stash[CODE]
+    if step not in codes:  # one warm interpreter for the session's checks
+        codes[step] = StudentProgram(request.config.stash[STUDENT][step])
+    with ClientLab(codes[step]) as client_lab:
         request.node.lab = client_lab
         yield client_lab
 

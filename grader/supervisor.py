@@ -14,6 +14,7 @@ import json
 import os
 import queue
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -50,16 +51,37 @@ MAX_TEXT = 2000  # a record's text fields are cut to this
 def grade(plan: Plan) -> Report:
     """Grade every step of the plan, in parallel."""
     processes.become_subreaper()
+    results = [review(step, path) for step, path in plan.steps]
+    shards = [Shard(step, path, part) for (step, path), result in zip(plan.steps, results)
+              if result.status == StepStatus.GRADED for part in _parts(checks_for(step.id))]
     try:
-        with ThreadPoolExecutor(max_workers=max(1, len(plan.steps))) as pool:
-            steps = list(pool.map(lambda pair: grade_step(*pair), plan.steps))
+        if shards and processes.CAN_FORK:  # one process's imports, shared by every worker
+            from .worker import preload
+
+            preload()
+        # All first workers now, while this process has one thread; the slow ones first.
+        for shard in sorted(shards, key=lambda shard: -max(c.timeout for c in shard.checks)):
+            shard.launch()
+        with ThreadPoolExecutor(max_workers=max(1, len(shards))) as pool:
+            list(pool.map(Shard.run, shards))
     finally:
         processes.sweep()
-    return Report(steps, folder=str(plan.root))
+        for shard in shards:
+            shard.clean()
+    for result in results:
+        if result.status == StepStatus.GRADED:
+            _collect(result, [shard for shard in shards if shard.step.id == result.id])
+    return Report(results, folder=str(plan.root))
 
 
-def grade_step(step: Step, student_file: Path) -> StepResult:
-    started = time.monotonic()
+def _parts(checks: list[Check]) -> list[list[Check]]:
+    """A step's checks in one worker; a slow `alone` check in a worker of its own meanwhile."""
+    return [[c for c in checks if not c.alone]] + [[c] for c in checks if c.alone]
+
+
+def review(step: Step, student_file: Path) -> StepResult:
+    """The step as far as reading its file tells (no code runs): graded unless it is missing,
+    broken or not started."""
     result = StepResult(id=step.id, title=_(step.title), max_points=step.points,
                         file=_display(student_file))
     try:
@@ -72,26 +94,24 @@ def grade_step(step: Step, student_file: Path) -> StepResult:
         result.status = StepStatus.NOT_STARTED
         result.problem = _("not started yet ({first} raises NotImplementedError)").format(
             first=first)
-        return result
-    if still:
+    elif still:
         result.notes.append(_("still to do: {functions} (they raise NotImplementedError)").format(
             functions=", ".join(f"{name}()" for name in still)))
-    checks = checks_for(step.id)
-    # The step's checks in one worker; a slow `alone` check in a worker of its own meanwhile.
-    shards = [[c for c in checks if not c.alone]] + [[c] for c in checks if c.alone]
-    with ThreadPoolExecutor(max_workers=len(shards)) as pool:
-        runs = list(pool.map(lambda shard: Shard(step, student_file, shard).run(), shards))
-    problem = next((run.problem for run in runs if run.problem), "")
-    if problem:
-        result.status, result.problem = runs[0].status or StepStatus.UNUSABLE, problem
-        return result
-    verdicts = {name: check for run in runs for name, check in run.results.items()}
-    result.checks = _settle(step, checks, verdicts)
-    result.seconds = round(time.monotonic() - started, 3)
     return result
 
 
-def _settle(step: Step, checks: list[Check], verdicts: dict[str, CheckResult]) -> list[CheckResult]:
+def _collect(result: StepResult, shards: list[Shard]) -> None:
+    problem = next((shard for shard in shards if shard.problem), None)
+    if problem is not None:
+        result.status = problem.status or StepStatus.UNUSABLE
+        result.problem = problem.problem
+        return
+    verdicts = {name: check for shard in shards for name, check in shard.results.items()}
+    result.checks = _settle(result.id, checks_for(result.id), verdicts)
+    result.seconds = round(max((shard.seconds for shard in shards), default=0.0), 3)
+
+
+def _settle(step: str, checks: list[Check], verdicts: dict[str, CheckResult]) -> list[CheckResult]:
     """Every check once, in order; a check whose `after` did not pass is skipped, whatever it
     did on its own in another worker (so a verdict never depends on which worker was first)."""
     settled: dict[str, CheckResult] = {}
@@ -100,7 +120,7 @@ def _settle(step: Step, checks: list[Check], verdicts: dict[str, CheckResult]) -
             check, FAILED, _("not run: the grader ran out of time for this step"))
         missing = [name for name in check.after if settled[name].status != PASSED]
         if missing:
-            result = _result(check, SKIPPED, skipped_because(find(step.id, missing[0])))
+            result = _result(check, SKIPPED, skipped_because(find(step, missing[0])))
         settled[check.name] = result
     return list(settled.values())
 
@@ -131,15 +151,34 @@ class Shard:
     problem: str = ""
     status: StepStatus | None = None
 
-    def run(self) -> Shard:
-        deadline = time.monotonic() + STEP_DEADLINE
-        with tempfile.TemporaryDirectory(prefix="grader-") as scratch:
-            for attempt in range(len(self.checks) + 1):
-                remaining = [c for c in self.checks if c.name not in self.results]
-                if not remaining or self.problem or time.monotonic() >= deadline:
-                    break
-                Worker(self, remaining, Path(scratch, f"worker-{attempt}.log"), deadline).run()
-        return self
+    def __post_init__(self) -> None:
+        self.scratch = Path(tempfile.mkdtemp(prefix="grader-"))
+        self.deadline = time.monotonic() + STEP_DEADLINE
+        self.first: Worker | None = None
+        self.seconds = 0.0
+
+    def launch(self) -> None:
+        """Start the first worker (forked where we can: see grade())."""
+        self.first = Worker(self, self.checks, self.scratch / "worker-0.log", self.deadline)
+        self.first.start(fork=processes.CAN_FORK)
+
+    def run(self) -> None:
+        """Follow the first worker, and start another for what is left each time one dies."""
+        started = time.monotonic()
+        worker = self.first
+        for attempt in range(1, len(self.checks) + 2):
+            if worker is not None:
+                worker.finish()
+            remaining = [c for c in self.checks if c.name not in self.results]
+            if not remaining or self.problem or time.monotonic() >= self.deadline:
+                break
+            worker = Worker(self, remaining, self.scratch / f"worker-{attempt}.log",
+                            self.deadline)
+            worker.start(fork=False)
+        self.seconds = time.monotonic() - started
+
+    def clean(self) -> None:
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
     def known(self) -> str:
         return ",".join(f"{self.step.id}::{name}={result.status.value}"
@@ -162,10 +201,28 @@ class Worker:
     def command(self) -> list[str]:
         step = self.shard.step
         return [sys.executable, "-m", "grader.worker", "--student", str(self.shard.student_file),
-                "--step", step.id, "--only", ",".join(c.id for c in self.checks.values()),
-                "--known", self.shard.known()]
+                "--step", step.id, "--only", self._only(), "--known", self.shard.known()]
 
-    def run(self) -> None:
+    def _only(self) -> str:
+        return ",".join(c.id for c in self.checks.values())
+
+    def start(self, fork: bool) -> None:
+        if fork:
+            self.process: subprocess.Popen | processes.Forked = processes.fork(
+                self._forked, log=self.log, cwd=self.log.parent)
+        else:
+            self.process = self._spawn()
+        assert self.process.stdout
+        threading.Thread(target=self._read, args=(self.process.stdout,), daemon=True).start()
+
+    def _forked(self, channel: int) -> int:
+        """In the forked child: the worker's session, with the supervisor's imports."""
+        from .worker import run_session
+
+        return run_session(str(self.shard.student_file), self.shard.step.id, self._only(),
+                           self.shard.known(), self.token, channel)
+
+    def _spawn(self) -> subprocess.Popen:
         env = dict(os.environ, PYTHONIOENCODING="utf-8", PYTHONDONTWRITEBYTECODE="1",
                    PYTHONPATH=os.pathsep.join(filter(None, [str(GRADER_HOME),
                                                             os.environ.get("PYTHONPATH")])))
@@ -173,26 +230,34 @@ class Worker:
             process = processes.start(self.command(), stdin=subprocess.PIPE,
                                       stdout=subprocess.PIPE, stderr=log, env=env,
                                       cwd=self.log.parent)
-        assert process.stdin and process.stdout
+        assert process.stdin
         try:
             process.stdin.write((self.token + "\n").encode())
             process.stdin.close()
         except OSError:
             pass
-        threading.Thread(target=self._read, args=(process.stdout,), daemon=True).start()
+        return process
+
+    def finish(self) -> None:
         ended = self._follow()
-        processes.end_tree(process.pid)
-        process.wait()
-        process.stdout.close()
+        code = None
+        if ended != "timeout":
+            try:
+                code = self.process.wait(5)  # it is ending: its code tells why
+            except subprocess.TimeoutExpired:
+                pass
+        if code is None:  # still running: end it with all it started (its pid is still its)
+            processes.end_tree(self.process.pid)
+            code = self.process.wait()
+        self.process.stdout.close()  # type: ignore[union-attr]
         if ended == "done":
             return
         if self.running is None:  # it ended outside any check: said once, for the step
-            self.shard.problem = self._trouble(ended, process.returncode)
+            self.shard.problem = self._trouble(ended, code)
             self.shard.status = StepStatus.GRADER_ERROR
             return
         check, self.running = self.running, None
-        self.shard.results[check.name] = _result(check, FAILED, self._trouble(ended,
-                                                                              process.returncode))
+        self.shard.results[check.name] = _result(check, FAILED, self._trouble(ended, code))
 
     def _read(self, stream) -> None:
         for raw in stream:

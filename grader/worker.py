@@ -71,26 +71,50 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--known", default="")
     args = parser.parse_args(argv)
     token = sys.stdin.readline().strip()
-    channel = os.fdopen(os.dup(1), "w", encoding="utf-8")  # not inherited by anything we start
+    channel = os.dup(1)  # not inherited by anything we start
     os.dup2(2, 1)  # pytest's own output, and anything else, goes to the log
-    from . import processes
     from .i18n import set_language
 
     set_language(os.environ.get("GRADER_LANG", "en"))
+    return run_session(args.student, args.step, args.only, args.known, token, channel)
+
+
+def run_session(student: str, step: str, only: str, known: str, token: str,
+                channel_fd: int) -> int:
+    """The pytest session; also called in a worker the supervisor forked (imports done)."""
+    from . import processes
+    from .manifest import step as find_step
+
     processes.become_subreaper()
+    if not find_step(step).is_client:  # the import starts now, pytest's set-up meanwhile
+        from .labs.server_host import StudentServer
+        from .pytest_plugin import PRESTARTED
+
+        PRESTARTED[step] = StudentServer(Path(student))
+        PRESTARTED[step].begin()
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only the plugins we name
     import pytest
 
-    reporter = Reporter(channel, token)
+    reporter = Reporter(os.fdopen(channel_fd, "w", encoding="utf-8"), token)
     code = int(pytest.main([
         "--pyargs", "grader.checks", "-c", str(Path(__file__).with_name("worker.ini")),
         "-p", "grader.pytest_plugin", "-p", "pytest_timeout", "-q",
-        "--student", args.student, "--step", args.step, "--grader-only", args.only,
-        "--grader-known", args.known, "--grader-sweep",
+        "--student", student, "--step", step, "--grader-only", only,
+        "--grader-known", known, "--grader-sweep",
     ], plugins=[reporter]))
     reporter.write({"kind": "done", "exit": code})
     processes.sweep()
     return 0
+
+
+def preload() -> None:
+    """What a forked worker would import anyway, imported once before the fork."""
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    import pytest  # noqa: F401
+    import pytest_timeout  # noqa: F401
+
+    from . import pytest_plugin  # noqa: F401
+    from .labs import chat_session, client_lab, server_host  # noqa: F401
 
 
 if __name__ == "__main__":

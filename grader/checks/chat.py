@@ -214,13 +214,16 @@ def no_busy_loop(server: Session) -> None:
     carol.reset()
     alice.wait_for(left("bob"))  # give the server a moment to notice (no verdict here)
     alice.wait_for(left("carol"))
-    used = server.cpu_seconds(1.0)
-    if used > 0.2:
+    used = server.cpu_seconds(1.0)  # the host's CPU, read from outside
+    # Counted, not only timed: on a loaded machine a spinning server may get little CPU.
+    if used > 0.2 or server.spinning():
         raise CheckFailed(
             _("your server keeps the CPU busy after clients hang up"),
             [(_("bob and carol:"), _("hung up (one closed, one reset)")),
              (_("expected:"), _("under 0.2 s of CPU in 1 s, with nobody talking")),
-             (_("measured:"), _("{s:.2f} s of CPU in 1 s").format(s=used))],
+             (_("measured:"), _("{s:.2f} s of CPU in 1 s").format(s=used)),
+             *([(_("and:"), _("recv() returned b'' again and again on a connection that had "
+                              "ended"))] if server.spinning() else [])],
             _("recv() returns b'' forever once a client has gone: leave the loop then, "
               "and on OSError too."),
         )

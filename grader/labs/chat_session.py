@@ -108,6 +108,13 @@ class Session:
             failure.details.append((_("{who} saw:").format(who=client.name), client.transcript()))
         for crash in list(dict.fromkeys(self.crashes))[:2]:
             failure.details.append((_("meanwhile:"), shorten(crash, 200)[1:-1]))
+        if self.host.spinning:
+            failure.details.append((_("meanwhile:"), _(
+                "your server called recv() again and again on a connection that had ended")))
+        elif self.host.alive() and self.host.busy():
+            failure.details.append((_("meanwhile:"), _(
+                "your server is using a whole CPU core: it is stuck computing (a loop that never "
+                "ends, or a regular expression that backtracks)")))
         ended = self.host.ended()
         if ended:  # the one thing the student must hear first
             failure.details.insert(0, ("", failure.message))

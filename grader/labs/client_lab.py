@@ -2,57 +2,38 @@
 
 from __future__ import annotations
 
-import os
 import queue
 import re
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
-from typing import IO
 
-from .. import processes
 from ..i18n import _
 from .driver import WAIT, CheckFailed, Client, shorten
-from .server_host import HOST_SCRIPT, code_place
-
-CONSOLE_ENCODING = "cp1251"  # a Russian Windows console: the client must still speak UTF-8
+from .server_host import code_place
+from .student_program import ProgramProcess, StudentProgram
 
 
 class ClientLab:
     """One check's listener and client process. Use as a context manager."""
 
-    def __init__(self, student_file: Path):
-        self.student_file = student_file
+    def __init__(self, program: StudentProgram):
+        self.program = program
+        self.student_file = program.file
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
-        self.process: subprocess.Popen | None = None
+        self.process: ProgramProcess | None = None
         self.printed: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []  # every line printed so far
         self.errors: list[str] = []
         self.peer: Client | None = None
-        self.events: IO[bytes] | None = None
 
     # -- what checks use --------------------------------------------------------------------
     def start(self, port: int | None = None) -> None:
         """Start the student's client, connecting to our listener (or to `port`)."""
-        env = dict(os.environ, PYTHONIOENCODING=CONSOLE_ENCODING, PYTHONDONTWRITEBYTECODE="1")
-        env.pop("PYTHONUNBUFFERED", None)  # the client must flush by itself
-        env.pop("PYTHONPATH", None)  # the grader's own path is not the student's
-        command = [sys.executable, str(HOST_SCRIPT), "--events", "{channel}", "--mode", "program",
-                   "--file", str(self.student_file)]
-        drop = processes.unprivileged_user()
-        command += ["--drop", drop] if drop else []
-        read_end, write_end = os.pipe()
-        self.process = processes.start(
-            [*command, "--", "127.0.0.1", str(port or self.port)], channel=write_end,
-            cwd=self.student_file.parent, env=env,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )
-        os.close(write_end)
-        self.events = os.fdopen(read_end, "rb")  # unused for now: kept open so writes succeed
+        self.process = self.program.start(["127.0.0.1", str(port or self.port)])
         threading.Thread(target=self._pump_output, daemon=True).start()
         threading.Thread(target=self._pump_errors, daemon=True).start()
 
@@ -183,12 +164,4 @@ class ClientLab:
             self.peer.close()
         self.listener.close()
         if self.process:
-            processes.end_tree(self.process.pid)
-            self.process.wait(5)
-            for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
-                try:
-                    stream.close()  # type: ignore[union-attr]
-                except OSError:
-                    pass
-        if self.events:
-            self.events.close()
+            self.process.end()

@@ -11,6 +11,7 @@ student's code writes here is at worst a false fact about its own server.
   listener bound to 127.0.0.1 port 0, and say which port.
 - program: run the file as `python FILE ARGS` would (the client step).
 - zygote (POSIX): import once, then fork a fresh serve host for every request on fd 0.
+- program-zygote (POSIX): fork a fresh program host for every request, warm but untouched.
 
 Every TCP or UDP bind becomes a bind to 127.0.0.1 (or ::1) port 0, so fixed ports never collide
 and nothing listens beyond loopback; connections go to loopback only.
@@ -296,17 +297,25 @@ def serve_forever(module, path: str, events: Events) -> None:
         time.sleep(3600)
 
 
-def zygote(module, path: str, events: Events) -> None:
-    """Fork a fresh serve host per request: one byte on fd 0 asks, the child's pid answers on
-    the events channel; the child's own events go to the fds that came with the request."""
+def fork_server(events: Events) -> list:
+    """Fork a fresh host per request and return in the child, with the request's arguments.
+
+    A request on fd 0 is a JSON list (a program's arguments) with fds: the child's events
+    channel, then either its output (a server) or its stdin, stdout and stderr (a program).
+    The parent answers with the child's pid on its own events channel."""
     import signal
 
     control = socket.socket(fileno=0)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # ended hosts vanish at once: no zombies
+    if sys.platform.startswith("linux"):  # what a host double-forks stays our child: findable
+        import ctypes
+
+        pr_set_child_subreaper = 36
+        ctypes.CDLL(None).prctl(pr_set_child_subreaper, 1, 0, 0, 0)
     events.send("zygote", threads=threading.active_count())
     while True:
         try:
-            message, fds, _flags, _address = socket.recv_fds(control, 16, 2)
+            message, fds, _flags, _address = socket.recv_fds(control, 65536, 4)
         except OSError:
             os._exit(0)
         if not message:
@@ -314,26 +323,56 @@ def zygote(module, path: str, events: Events) -> None:
         pid = os.fork()
         if pid == 0:
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the student's subprocess needs it
-            control.close()
-            child_events, output = fds
-            events.switch(child_events)
-            os.dup2(output, 1)
-            os.dup2(output, 2)
-            os.close(output)
+            control.close()  # frees fd 0 for a program's stdin
+            events.switch(fds[0])
+            targets = (1, 2) if len(fds) == 2 else (0, 1, 2)
+            sources = fds[1:2] * 2 if len(fds) == 2 else fds[1:]
+            for source, target in zip(sources, targets):
+                os.dup2(source, target)
+            for fd in set(fds[1:]):
+                os.close(fd)
+            if len(fds) == 4:
+                _fresh_stdio()
             os.setsid()
             _die_with_parent()
-            serve_forever(module, path, events)
+            return json.loads(message.decode("utf-8"))
         for fd in fds:
             os.close(fd)
         events.send("forked", pid=pid)
 
 
+def _fresh_stdio() -> None:
+    """sys.stdin, stdout and stderr anew on fds 0-2, as Python makes them when it starts."""
+    encoding, _colon, errors = os.environ.get("PYTHONIOENCODING", "").partition(":")
+    if not encoding:
+        import locale
+
+        encoding = locale.getpreferredencoding(False)
+    sys.stdin = sys.__stdin__ = open(0, encoding=encoding, errors=errors or "strict",
+                                     closefd=False)
+    sys.stdout = sys.__stdout__ = open(1, "w", encoding=encoding, errors=errors or "strict",
+                                       closefd=False, buffering=1 if os.isatty(1) else -1)
+    sys.stderr = sys.__stderr__ = open(2, "w", encoding=encoding, errors="backslashreplace",
+                                       closefd=False, buffering=1)
+
+
 # -- program mode -----------------------------------------------------------------------------
-def run_program(path: str, args: list) -> None:
+def run_program(path: str, args: list, events: Events) -> None:
+    """Run the file as `python FILE ARGS` would, and say first what it will exit with (a
+    forked host has no parent that hears its exit code)."""
     import runpy
 
     sys.argv = [path, *args]
-    runpy.run_path(path, run_name="__main__")
+    try:
+        runpy.run_path(path, run_name="__main__")
+    except SystemExit as error:
+        code = error.code
+        events.send("exiting", code=code if isinstance(code, int) else int(code is not None))
+        raise
+    except BaseException:
+        events.send("exiting", code=1)
+        raise  # Python prints the traceback, as it would
+    events.send("exiting", code=0)
 
 
 def main(argv: list) -> None:
@@ -352,15 +391,17 @@ def main(argv: list) -> None:
         pass
     install_socket_layer(events)
     report_exits(path, events)
-    if mode == "program":
+    if mode in ("program", "program-zygote"):
+        if mode == "program-zygote":  # the interpreter is warm; the student's code not loaded
+            rest = fork_server(events)
         events.send("started")
-        run_program(path, rest)
+        run_program(path, rest, events)  # then this interpreter ends as `python FILE` would
         return
     module = import_student(path, events, float(named.get("--deadline", IMPORT_DEADLINE)))
     if module is None:
         os._exit(0)
     if mode == "zygote":
-        zygote(module, path, events)
+        fork_server(events)
     serve_forever(module, path, events)
 
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 import json
 import os
 import queue
-import socket
+import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -25,8 +24,8 @@ import psutil
 
 from .. import processes
 from ..i18n import _
+from . import launcher
 
-HOST_SCRIPT = Path(__file__).with_name("host.py")
 IMPORT_DEADLINE = 2.0  # seconds an import may take before we call it "runs at import"
 READY_WITHIN = IMPORT_DEADLINE + 8.0  # a host's start on a loaded machine, import included
 MAX_EVENT = 8192  # longer lines from a host are cut: it is not trusted to be brief
@@ -186,8 +185,13 @@ class ServerHost:
         return _("your server's process ended: {last}").format(last=self.last_output() or "?")
 
     def last_output(self, lines: int = 1) -> str:
+        return self.output_of(self.output_path, lines)
+
+    @staticmethod
+    def output_of(path: Path, lines: int = 1) -> str:
+        """The last lines a host printed (of the first MAX_OUTPUT bytes: the rest is cut)."""
         try:
-            with self.output_path.open("rb") as f:
+            with path.open("rb") as f:
                 text = f.read(MAX_OUTPUT).decode("utf-8", errors="replace")
         except OSError:
             return ""
@@ -234,61 +238,48 @@ class StudentServer:
     def __init__(self, student_file: Path) -> None:
         self.file = student_file.resolve()
         self.scratch = Path(tempfile.mkdtemp(prefix="grader-host-"))
-        self.drop = processes.unprivileged_user()
         self.problem = ""
-        self.zygote: subprocess.Popen | None = None
-        self.zygote_events: EventReader | None = None
-        self.control: socket.socket | None = None
+        self.zygote: launcher.Zygote | None = None
+        self.zygote_output = Path()
+        self.prepared = False
         self.count = 0
         self.lock = threading.Lock()
-
-    def command(self, mode: str) -> list[str]:
-        command = [sys.executable, str(HOST_SCRIPT), "--events", "{channel}", "--mode", mode,
-                   "--file", str(self.file), "--deadline", str(IMPORT_DEADLINE)]
-        return command + (["--drop", self.drop] if self.drop else [])
-
-    def env(self) -> dict[str, str]:
-        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONIOENCODING="utf-8")
-        env.pop("PYTHONPATH", None)  # the grader's own path is not the student's
-        return env
 
     def _output_file(self) -> tuple[Path, IO[bytes]]:
         self.count += 1
         path = self.scratch / f"host-{self.count}.out"
         return path, path.open("wb")
 
+    def begin(self) -> None:
+        """Start importing in a zygote, without waiting (prepare() waits)."""
+        if launcher.CAN_FORK and self.zygote is None:
+            self.zygote_output, stream = self._output_file()
+            with stream:
+                self.zygote = launcher.Zygote(
+                    launcher.command("zygote", self.file, "--deadline", str(IMPORT_DEADLINE)),
+                    stream, self.scratch, launcher.environment())
+
     def prepare(self) -> str:
         """Import the code once; '' if it can be served, else what is wrong with it."""
-        if hasattr(os, "fork") and hasattr(socket, "send_fds"):
-            try:
-                self._start_zygote()
-                return self.problem
-            except Unusable as problem:
-                self.problem = str(problem)
-                return self.problem
+        if self.prepared:
+            return self.problem
+        self.prepared = True
         try:
-            self.start().close()  # no zygote: a first host says whether the import works
+            if launcher.CAN_FORK:
+                self.begin()
+                self._await_zygote()
+            else:
+                self.start().close()  # no zygote: a first host says whether the import works
         except Unusable as problem:
             self.problem = str(problem)
         return self.problem
 
-    def _start_zygote(self) -> None:
-        ours, theirs = socket.socketpair()
-        read_end, write_end = os.pipe()
-        output, stream = self._output_file()
-        with stream:
-            self.zygote = processes.start(self.command("zygote"), channel=write_end, stdin=theirs,
-                                          stdout=stream, stderr=subprocess.STDOUT,
-                                          cwd=self.scratch, env=self.env())
-        os.close(write_end)
-        theirs.close()
-        self.control = ours
-        self.zygote_events = EventReader(os.fdopen(read_end, "rb"))
-        host = ServerHost(self.zygote.pid, self.zygote_events, output, self.file.name,
-                          self.zygote)
+    def _await_zygote(self) -> None:
+        zygote, output = self.zygote, self.zygote_output
+        assert zygote
         deadline = time.monotonic() + READY_WITHIN
         while True:
-            event = self.zygote_events.next(deadline)
+            event = zygote.events.next(deadline)
             if event is None:
                 raise Unusable(_("your server did not start within {s:g} s").format(
                     s=READY_WITHIN))
@@ -298,78 +289,53 @@ class StudentServer:
                 return
             if event["e"] == "closed":
                 raise Unusable(_("your server's process ended before it could serve: {last}")
-                               .format(last=host.last_output() or "?"))
+                               .format(last=ServerHost.output_of(output) or "?"))
             problem = import_problem(event, self.file.name)
             if problem:
                 self._stop_zygote()
                 raise Unusable(problem)
 
     def _stop_zygote(self) -> None:
-        if self.control:
-            self.control.close()
-            self.control = None
         if self.zygote:
-            processes.end_tree(self.zygote.pid)
-            self.zygote.wait()
+            self.zygote.close()
             self.zygote = None
 
     def start(self) -> ServerHost:
         """A fresh host serving the student's code, ready for clients."""
         with self.lock:
-            host = self._fork() if self.control else self._spawn()
+            host = self._fork() if self.zygote else self._spawn()
         host.wait_ready()
         return host
 
     def _spawn(self) -> ServerHost:
-        read_end, write_end = os.pipe()
         output, stream = self._output_file()
         with stream:
-            process = processes.start(self.command("serve"), channel=write_end,
-                                      stdin=subprocess.DEVNULL, stdout=stream,
-                                      stderr=subprocess.STDOUT, cwd=self.file.parent,
-                                      env=self.env())
-        os.close(write_end)
-        return ServerHost(process.pid, EventReader(os.fdopen(read_end, "rb")), output,
-                          self.file.name, process)
+            process, events = launcher.spawn(
+                launcher.command("serve", self.file, "--deadline", str(IMPORT_DEADLINE)),
+                stdin=subprocess.DEVNULL, stdout=stream, stderr=subprocess.STDOUT,
+                cwd=self.file.parent, env=launcher.environment())
+        return ServerHost(process.pid, EventReader(events), output, self.file.name, process)
 
     def _fork(self) -> ServerHost:
-        assert self.control and self.zygote_events
+        assert self.zygote
         read_end, write_end = os.pipe()
         output, stream = self._output_file()
         with stream:
-            socket.send_fds(self.control, [b"x"], [write_end, stream.fileno()])
-        os.close(write_end)
-        deadline = time.monotonic() + READY_WITHIN
-        while True:
-            event = self.zygote_events.next(deadline)
-            if event is None or event["e"] == "closed":
-                os.close(read_end)
-                raise Unusable(_("your server did not start within {s:g} s").format(
-                    s=READY_WITHIN))
-            if event["e"] == "forked" and self._is_zygote_child(event.get("pid")):
-                return ServerHost(event["pid"], EventReader(os.fdopen(read_end, "rb")), output,
-                                  self.file.name)
+            pid = self.zygote.fork([write_end, os.dup(stream.fileno())], [], READY_WITHIN)
+        if pid is None:
+            os.close(read_end)
+            raise Unusable(_("your server did not start within {s:g} s").format(
+                s=READY_WITHIN))
+        return ServerHost(pid, EventReader(os.fdopen(read_end, "rb")), output, self.file.name)
 
-    def _is_zygote_child(self, pid: object) -> bool:
-        """A pid the zygote names is ended later: it must really be the zygote's child."""
-        try:
-            return (isinstance(pid, int) and self.zygote is not None
-                    and psutil.Process(pid).ppid() == self.zygote.pid)
-        except psutil.Error:
-            return False
-
-    def keep(self) -> set[int]:
-        """Our processes that outlive a check (the zygote)."""
-        return {self.zygote.pid} if self.zygote else set()
+    def after_check(self) -> None:
+        """End what a check's host left: the zygote's children (it is their subreaper), and
+        our own children but the zygote (where orphans go when the zygote is not there)."""
+        if self.zygote:
+            for child in processes.children(self.zygote.process.pid):
+                processes.end_tree(child)
+        processes.sweep(keep={self.zygote.process.pid} if self.zygote else set())
 
     def close(self) -> None:
         self._stop_zygote()
-        for path in self.scratch.glob("*"):
-            try:
-                path.unlink()
-            except OSError:
-                pass
-        try:
-            self.scratch.rmdir()
-        except OSError:
-            pass
+        shutil.rmtree(self.scratch, ignore_errors=True)
