@@ -8,13 +8,15 @@ job object.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -111,6 +113,7 @@ def fork(target: Callable[[int], int], *, log: Path, cwd: Path) -> Forked:
     if pid == 0:  # pragma: no cover - runs in the child
         code = 70
         try:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
             os.setsid()  # Ctrl-C reaches the supervisor, which ends us
             os.close(read_end)
             os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
@@ -127,6 +130,19 @@ def fork(target: Callable[[int], int], *, log: Path, cwd: Path) -> Forked:
     os.close(write_end)
     os.close(log_fd)
     return Forked(pid, os.fdopen(read_end, "rb"))
+
+
+@contextlib.contextmanager
+def ctrl_c_held() -> Iterator[None]:
+    """Hold Ctrl-C while forking: raised inside fork's own handlers it would be lost."""
+    if not POSIX:
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def end_tree(pid: int) -> None:

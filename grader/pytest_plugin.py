@@ -89,8 +89,7 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
     for check in checks:
         if check.step not in steps:
             continue
-        item = CheckItem.from_parent(collector, name=f"{name}[{check.step}]", callobj=obj,
-                                     originalname=name)
+        item = CheckItem.from_parent(collector, name=f"{name}[{check.step}]", callobj=obj)
         item.check = check
         item.add_marker(pytest.mark.timeout(check.timeout))
         items.append(item)

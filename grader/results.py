@@ -77,7 +77,7 @@ class StepResult:
 @dataclass
 class Report:
     steps: list[StepResult]
-    folder: str = ""  # what was graded, as given
+    folder: str = ""  # the folder graded (absolute)
 
     @property
     def points(self) -> int:

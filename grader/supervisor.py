@@ -60,10 +60,18 @@ def grade(plan: Plan) -> Report:
 
             preload()
         # All first workers now, while this process has one thread; the slow ones first.
-        for shard in sorted(shards, key=lambda shard: -max(c.timeout for c in shard.checks)):
-            shard.launch()
-        with ThreadPoolExecutor(max_workers=max(1, len(shards))) as pool:
+        with processes.ctrl_c_held():
+            for shard in sorted(shards, key=lambda shard: -max(c.timeout for c in shard.checks)):
+                shard.launch()
+        pool = ThreadPoolExecutor(max_workers=max(1, len(shards)))
+        try:
             list(pool.map(Shard.run, shards))
+        except BaseException:  # Ctrl-C: end every worker first, so that no thread waits on one
+            for shard in shards:
+                shard.stop()
+            raise
+        finally:
+            pool.shutdown(wait=True)
     finally:
         processes.sweep()
         for shard in shards:
@@ -101,6 +109,7 @@ def review(step: Step, student_file: Path) -> StepResult:
 
 
 def _collect(result: StepResult, shards: list[Shard]) -> None:
+    result.seconds = round(max((shard.seconds for shard in shards), default=0.0), 3)
     problem = next((shard for shard in shards if shard.problem), None)
     if problem is not None:
         result.status = problem.status or StepStatus.UNUSABLE
@@ -108,7 +117,6 @@ def _collect(result: StepResult, shards: list[Shard]) -> None:
         return
     verdicts = {name: check for shard in shards for name, check in shard.results.items()}
     result.checks = _settle(result.id, checks_for(result.id), verdicts)
-    result.seconds = round(max((shard.seconds for shard in shards), default=0.0), 3)
 
 
 def _settle(step: str, checks: list[Check], verdicts: dict[str, CheckResult]) -> list[CheckResult]:
@@ -176,6 +184,10 @@ class Shard:
                             self.deadline)
             worker.start(fork=False)
         self.seconds = time.monotonic() - started
+
+    def stop(self) -> None:
+        self.deadline = 0.0  # no new worker after this one
+        processes.sweep()
 
     def clean(self) -> None:
         shutil.rmtree(self.scratch, ignore_errors=True)

@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from jsonschema import Draft202012Validator
 
 ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = json.loads((ROOT / "grader" / "schema" / "report.schema.json").read_text(encoding="utf-8"))
+REPORT = Draft202012Validator(SCHEMA)  # every report a test reads is checked against it
 
 
 @dataclass
@@ -24,7 +27,10 @@ class Run:
 
     @property
     def data(self) -> dict:
-        return json.loads(self.stdout)
+        """The JSON report on stdout, valid by grader/schema/report.schema.json or an error."""
+        data = json.loads(self.stdout)
+        REPORT.validate(data)
+        return data
 
     def statuses(self) -> dict[str, str]:
         return {check["name"]: check["status"] for check in self.data["checks"]}

@@ -1,0 +1,92 @@
+"""Honest inputs: the folder graded is the one named, relative or not; files read as Python
+reads them; a mistake in the command line is one plain line, before anything runs."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+from conftest import ROOT, grader
+
+
+def solution_copy(tmp_path: Path, step_folder: str = "01_echo") -> Path:
+    shutil.copytree(ROOT / "solutions" / step_folder, tmp_path / "work" / step_folder)
+    return tmp_path / "work"
+
+
+def test_relative_dir_and_the_first_line_names_it(tmp_path: Path) -> None:
+    solution_copy(tmp_path)
+    run = grader("--dir", "work", "01", cwd=tmp_path)
+    assert run.code == 0, run.stdout + run.stderr
+    first = run.stdout.splitlines()[0]
+    assert first.startswith("Grading ") and "work" in first
+
+
+def test_repository_checkout_with_lessons_inside(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "solutions" / "01_echo", repo / "lessons" / "01_echo")
+    run = grader("--dir", str(repo), "01", "--json", "-")
+    assert run.data["score"] == 10
+    assert run.data["folder"].endswith("lessons")
+
+
+def test_a_folder_without_steps_is_an_error_naming_where_it_looked(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    run = grader("--dir", str(tmp_path / "empty"))
+    assert run.code == 2
+    assert str(tmp_path / "empty") in run.stderr and "lessons" in run.stderr
+    assert run.stdout == "" and "Traceback" not in run.stderr
+
+
+def test_file_saved_with_a_bom_is_read_as_python_reads_it(tmp_path: Path) -> None:
+    work = solution_copy(tmp_path)
+    server = work / "01_echo" / "server.py"
+    server.write_bytes(b"\xef\xbb\xbf" + server.read_bytes())
+    assert grader("--dir", str(work), "01").code == 0
+
+
+def test_file_with_a_coding_line_is_read_as_python_reads_it(tmp_path: Path) -> None:
+    work = solution_copy(tmp_path)
+    server = work / "01_echo" / "server.py"
+    text = "# -*- coding: cp1251 -*-\n# привет\n" + server.read_text(encoding="utf-8")
+    server.write_bytes(text.encode("cp1251"))
+    assert grader("--dir", str(work), "01").code == 0
+
+
+def test_rerun_advice_keeps_the_folder(tmp_path: Path) -> None:
+    run = grader("--dir", str(ROOT / "lessons"), "02")
+    assert f"grader 02 --dir {ROOT / 'lessons'}" in run.stdout
+
+
+def test_json_into_a_missing_folder_is_one_line_before_grading(tmp_path: Path) -> None:
+    run = grader("--solutions", "01", "--json", str(tmp_path / "nowhere" / "r.json"))
+    assert run.code == 2
+    assert run.stderr.count("\n") == 1 and "nowhere" in run.stderr
+    assert run.seconds < 5
+
+
+def test_ctrl_c_stops_at_once_and_leaves_nothing_running() -> None:
+    if sys.platform == "win32":
+        return  # a console's Ctrl-C cannot be sent to a child here; the job object holds
+    process = subprocess.Popen([sys.executable, "-m", "grader", "--solutions"], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 10
+    found: list[psutil.Process] = []
+    while time.monotonic() < deadline and not any(
+            "host.py" in " ".join(p.cmdline()) for p in found):
+        time.sleep(0.05)
+        try:
+            found = psutil.Process(process.pid).children(recursive=True)
+        except psutil.Error:
+            break
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=20)
+    assert process.returncode == 130, (out.decode()[-300:], err.decode()[-2000:])
+    assert err.decode().count("\n") == 1 and "Ctrl-C" in err.decode()
+    gone, alive = psutil.wait_procs(found, timeout=3)
+    assert not [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
