@@ -2,10 +2,11 @@
 
     python host.py --events FD --file PATH --mode serve|program|zygote [--drop UID:GID] [-- ARGS]
 
-Started by path (never imported by the grader) and standard library only, so that nothing in the
-student's folder can stand in for it. It reports facts, never verdicts, as JSON lines on the
-events channel: the checks, in another process, judge what the sockets say. Anything the
-student's code writes here is at worst a false fact about its own server.
+Started by path (never imported by the grader), standard library only, all imported before the
+student's folder joins sys.path: nothing in that folder can stand in for it. It reports facts,
+never verdicts, as JSON lines on the events channel: the checks, in another process, judge what
+the sockets say. Anything the student's code writes here is at worst a false fact about its own
+server.
 
 - serve: import the module under a deadline, then serve(listener) in a daemon thread on a
   listener bound to 127.0.0.1 port 0, and say which port.
@@ -17,8 +18,12 @@ Every TCP or UDP bind becomes a bind to 127.0.0.1 (or ::1) port 0, so fixed port
 and nothing listens beyond loopback; connections go to loopback only.
 """
 
+import importlib.util
 import json
+import locale
 import os
+import runpy
+import signal
 import socket
 import sys
 import threading
@@ -59,7 +64,6 @@ def confine(drop: str) -> None:
     if os.name != "posix":
         return
     import resource
-    import signal
 
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails, no crash
     limits = {"RLIMIT_CORE": 0, "RLIMIT_FSIZE": 64 << 20, "RLIMIT_AS": 4 << 30}
@@ -112,7 +116,6 @@ def _die_with_parent() -> None:
     if not sys.platform.startswith("linux"):
         return
     import ctypes
-    import signal
 
     pr_set_pdeathsig = 1
     ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
@@ -224,8 +227,6 @@ def _source_lines(path: str) -> list:
 # -- serve mode -------------------------------------------------------------------------------
 def import_student(path: str, events: Events, deadline: float):
     """The student's module, or None after saying why it cannot be used."""
-    import importlib.util
-
     name = os.path.splitext(os.path.basename(path))[0]
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
@@ -303,8 +304,6 @@ def fork_server(events: Events) -> list:
     A request on fd 0 is a JSON list (a program's arguments) with fds: the child's events
     channel, then either its output (a server) or its stdin, stdout and stderr (a program).
     The parent answers with the child's pid on its own events channel."""
-    import signal
-
     control = socket.socket(fileno=0)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # ended hosts vanish at once: no zombies
     if sys.platform.startswith("linux"):  # what a host double-forks stays our child: findable
@@ -345,8 +344,6 @@ def _fresh_stdio() -> None:
     """sys.stdin, stdout and stderr anew on fds 0-2, as Python makes them when it starts."""
     encoding, _colon, errors = os.environ.get("PYTHONIOENCODING", "").partition(":")
     if not encoding:
-        import locale
-
         encoding = locale.getpreferredencoding(False)
     sys.stdin = sys.__stdin__ = open(0, encoding=encoding, errors=errors or "strict",
                                      closefd=False)
@@ -360,8 +357,6 @@ def _fresh_stdio() -> None:
 def run_program(path: str, args: list, events: Events) -> None:
     """Run the file as `python FILE ARGS` would, and say first what it will exit with (a
     forked host has no parent that hears its exit code)."""
-    import runpy
-
     sys.argv = [path, *args]
     try:
         runpy.run_path(path, run_name="__main__")
