@@ -12,8 +12,11 @@ from pathlib import Path
 
 from ..i18n import _
 from .driver import WAIT, CheckFailed, Client, shorten
-from .server_host import code_place
+from .server_host import bounded_lines, code_place
 from .student_program import ProgramProcess, StudentProgram
+
+MAX_PRINTED = 1 << 20  # a printed line longer than this is dropped
+MAX_LINES = 10_000  # lines kept of what the client prints
 
 
 class ClientLab:
@@ -120,15 +123,17 @@ class ClientLab:
     # -- output of the process -----------------------------------------------------------
     def _pump_output(self) -> None:
         assert self.process and self.process.stdout
-        for raw in self.process.stdout:
+        for raw in bounded_lines(self.process.stdout, MAX_PRINTED):
             line = raw.decode("utf-8", errors="backslashreplace").rstrip("\r\n")
-            self.output.append(line)
-            self.printed.put(line)
+            if len(self.output) < MAX_LINES:  # a client printing forever fills no memory
+                self.output.append(line)
+                self.printed.put(line)
 
     def _pump_errors(self) -> None:
         assert self.process and self.process.stderr
-        for raw in self.process.stderr:
-            self.errors.append(raw.decode("utf-8", errors="backslashreplace").rstrip())
+        for raw in bounded_lines(self.process.stderr, MAX_PRINTED):
+            if len(self.errors) < MAX_LINES:
+                self.errors.append(raw.decode("utf-8", errors="backslashreplace").rstrip())
 
     def crash_summary(self) -> str:
         """'client.py:57 in receive: raise NotImplementedError; NotImplementedError' or ''."""

@@ -17,6 +17,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -28,7 +29,8 @@ from . import launcher
 
 IMPORT_DEADLINE = 2.0  # seconds an import may take before we call it "runs at import"
 READY_WITHIN = IMPORT_DEADLINE + 8.0  # a host's start on a loaded machine, import included
-MAX_EVENT = 8192  # longer lines from a host are cut: it is not trusted to be brief
+MAX_EVENT = 8192  # longer lines from a host are dropped: it is not trusted to be brief
+MAX_EVENTS = 10_000  # events waiting to be read; a flood beyond is dropped
 MAX_OUTPUT = 16_384  # what we keep of a host's printed output
 
 
@@ -55,6 +57,20 @@ def _text(value: object, limit: int = 300) -> str:
     return text[:limit]
 
 
+def bounded_lines(stream: IO[bytes], limit: int) -> Iterator[bytes]:
+    """The lines of an untrusted stream; a line longer than `limit` is dropped whole, so that
+    no amount of output without a newline can fill our memory."""
+    while True:
+        raw = stream.readline(limit)
+        if not raw:
+            return
+        if raw.endswith(b"\n"):
+            yield raw
+            continue
+        while raw and not raw.endswith(b"\n"):  # the rest of the long line
+            raw = stream.readline(limit)
+
+
 class EventReader:
     """Reads a host's JSON lines in a thread; anything malformed is dropped, never trusted."""
 
@@ -65,12 +81,13 @@ class EventReader:
 
     def _pump(self) -> None:
         try:
-            for raw in self.stream:
+            for raw in bounded_lines(self.stream, MAX_EVENT):
                 try:
-                    event = json.loads(raw[:MAX_EVENT])
+                    event = json.loads(raw)
                 except ValueError:
                     continue
-                if isinstance(event, dict) and isinstance(event.get("e"), str):
+                if (isinstance(event, dict) and isinstance(event.get("e"), str)
+                        and self.events.qsize() < MAX_EVENTS):
                     self.events.put(event)
         except (OSError, ValueError):
             pass
