@@ -1,13 +1,17 @@
 """The message catalogs: every student-facing text of the grader, in English and Russian.
 
-For maintainers and translators (needs Babel: `pip install -e ".[test]"`):
+For maintainers and translators (needs Babel: `pip install -e ".[test]"`), from the
+repository's root:
 
-    python -m grader.catalog update   re-extract grader/locale/grader.pot, merge it into each
-                                      language's .po, and compile the .mo files
-    python -m grader.catalog check    exit 1 if a catalog is stale or a translation is missing
+    python -m devtools.catalog update   re-extract grader/locale/grader.pot, merge it into each
+                                        language's .po, and compile the .mo files
+    python -m devtools.catalog check    exit 1 if a catalog is stale or a translation is missing
 
 Translators edit grader/locale/ru/LC_MESSAGES/grader.po (Poedit, Lokalize, or any text editor),
 then run `update`. The compiled .mo files are committed, so students need no Babel.
+
+The messages are extracted from the runtime package `grader` (not from this one), and the
+locations in the catalogs are relative to the repository's root (`grader/checks/chat.py`).
 """
 
 from __future__ import annotations
@@ -23,11 +27,15 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
-from .checks import checks_for
-from .i18n import DOMAIN, LANGUAGES, LOCALE_DIR
-from .manifest import MANIFEST, steps
+import grader
+from grader.checks import checks_for
+from grader.i18n import DOMAIN, LANGUAGES, LOCALE_DIR
+from grader.manifest import MANIFEST, steps
 
-PACKAGE = Path(__file__).resolve().parent
+# The package whose messages these are; locations are written relative to its parent.
+PACKAGE = Path(grader.__file__).resolve().parent
+# The .pot's opening comment, kept as committed so that `update` stays byte-identical; the
+# .po files keep their own (this one only starts a new language's .po).
 HEADER = ("# The grader's messages. Edit the .po of your language, then run:\n"
           "# python -m grader.catalog update")
 HEADER_VERSION = "1"

@@ -1,8 +1,8 @@
 """Keeps the lesson READMEs' "what the grader checks" and "hints" sections in step with the
-registered checks and the manifest. For maintainers:
+registered checks and the manifest. For maintainers, from the repository's root:
 
-    python -m grader.docs            rewrite the generated sections
-    python -m grader.docs --check    exit 1 if a README is out of date
+    python -m devtools.docs            rewrite the generated sections
+    python -m devtools.docs --check    exit 1 if a README is out of date
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import re
 import sys
 from pathlib import Path
 
-from .checks import checks_for
-from .i18n import translation
-from .manifest import Step, steps
+from grader.checks import checks_for
+from grader.i18n import translation
+from grader.manifest import Step, steps
 
-LESSONS = Path(__file__).resolve().parent.parent / "lessons"
+LESSONS = Path(__file__).resolve().parent.parent / "lessons"  # devtools/ sits beside lessons/
 
 
 READMES = {"en": "README.md", "ru": "README.ru.md"}
@@ -48,7 +48,7 @@ def main(argv: list[str]) -> int:
             if "--check" not in argv:
                 readme.write_text(new, encoding="utf-8")
     if stale and "--check" in argv:
-        print("out of date (run python -m grader.docs):", *stale, sep="\n  ")
+        print("out of date (run python -m devtools.docs):", *stale, sep="\n  ")
         return 1
     return 0
 

@@ -14,6 +14,10 @@ import pytest
 from jsonschema import Draft202012Validator
 
 ROOT = Path(__file__).resolve().parents[1]
+# devtools/ (the maintainers' tools) is not installed: let a bare `pytest` import it too,
+# as `python -m pytest` (which puts the current folder first) already can from here.
+if str(ROOT) not in sys.path:
+    sys.path.append(str(ROOT))
 SCHEMA = json.loads((ROOT / "grader" / "schema" / "report.schema.json").read_text(encoding="utf-8"))
 REPORT = Draft202012Validator(SCHEMA)  # every report a test reads is checked against it
 

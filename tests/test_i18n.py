@@ -13,7 +13,7 @@ from grader.i18n import translation
 
 
 def test_catalogs_are_complete_and_current() -> None:
-    from grader import catalog
+    from devtools import catalog
 
     assert catalog.main(["check"]) == 0
 
@@ -21,7 +21,7 @@ def test_catalogs_are_complete_and_current() -> None:
 def test_catalog_check_sees_a_changed_translation_but_not_a_new_babel() -> None:
     from babel.messages.pofile import read_po
 
-    from grader.catalog import _meaning, mo_bytes, po_path
+    from devtools.catalog import _meaning, mo_bytes, po_path
 
     po = po_path("ru")
     text = po.read_bytes()
@@ -46,7 +46,7 @@ def test_russian_plural_forms() -> None:
 
 def english_words() -> set[str]:
     """Words of the English messages that a Russian text should not contain."""
-    from grader.catalog import extract
+    from devtools.catalog import extract
 
     russian = translation("ru")
     words: set[str] = set()

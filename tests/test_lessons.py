@@ -66,6 +66,6 @@ def test_lesson_readme_lists_the_grader_checks(step_id: str) -> None:
 
 
 def test_generated_readme_sections_are_current() -> None:
-    from grader import docs
+    from devtools import docs
 
     assert docs.main(["--check"]) == 0
