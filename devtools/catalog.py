@@ -37,7 +37,7 @@ PACKAGE = Path(grader.__file__).resolve().parent
 # The .pot's opening comment, kept as committed so that `update` stays byte-identical; the
 # .po files keep their own (this one only starts a new language's .po).
 HEADER = ("# The grader's messages. Edit the .po of your language, then run:\n"
-          "# python -m grader.catalog update")
+          "# python -m devtools.catalog update")
 HEADER_VERSION = "1"
 SOURCE_LANGUAGE = "en"
 # Fixed header dates keep the files byte-identical between runs (git has the real history).
