@@ -56,9 +56,10 @@ def render(report: Report, stream: TextIO, again: str = "") -> str:
         out.append("")
     checks = [check for step in report.steps for check in step.checks]
     passed = sum(check.status == PASSED for check in checks)
-    # The number that decides the plural is `n` (Russian: 1 проверка, 2 проверки, 5 проверок).
-    out.append(ngettext("{n} of {total} checks passed.", "{n} of {total} checks passed.",
-                        passed).format(n=passed, total=len(checks)))
+    if checks:  # none when no step could be graded: each step has said why
+        # The number that decides the plural is `n` (Russian: 1 проверка, 2 проверки, 5 проверок).
+        out.append(ngettext("{n} of {total} checks passed.", "{n} of {total} checks passed.",
+                            passed).format(n=passed, total=len(checks)))
     score = _("Score: {points}/{max}").format(points=report.points, max=report.max_points)
     first_gap = next((s for s in report.steps if not s.passed), None)
     if first_gap is None:
