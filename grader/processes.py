@@ -37,17 +37,47 @@ def become_subreaper() -> None:
         ctypes.CDLL(None).prctl(pr_set_child_subreaper, 1, 0, 0, 0)
 
 
-def unprivileged_user() -> str:
-    """'UID:GID' for the host to become, or '' when the grader is not root."""
-    if POSIX and os.geteuid() == 0:
-        try:
-            import pwd
+_UNPRIVILEGED: list[str] = []
 
-            entry = pwd.getpwnam("nobody")
-            return f"{entry.pw_uid}:{entry.pw_gid}"
+
+def unprivileged_user() -> str:
+    """'UID:GID,UID:GID' for hosts to become (the first that works), or '' when the grader is
+    not root. The first is a user of this process's own, unused by anyone else, so that one
+    step's code cannot signal another step's hosts; then nobody, where such a user cannot be."""
+    if not (POSIX and os.geteuid() == 0):
+        return ""
+    if not _UNPRIVILEGED:
+        import pwd
+        import secrets
+
+        uid = 40_000 + secrets.randbelow(20_000)
+        while _user_exists(pwd, uid):
+            uid = 40_000 + secrets.randbelow(20_000)
+        try:
+            nobody = pwd.getpwnam("nobody")
+            fallback = f"{nobody.pw_uid}:{nobody.pw_gid}"
         except KeyError:
-            return NOBODY
-    return ""
+            fallback = NOBODY
+        _UNPRIVILEGED.append(f"{uid}:{uid},{fallback}")
+    return _UNPRIVILEGED[0]
+
+
+def _user_exists(pwd: Any, uid: int) -> bool:
+    try:
+        pwd.getpwuid(uid)
+    except KeyError:
+        return False
+    return True
+
+
+def private_memory() -> None:
+    """No other process of our user may read our memory or open our fds through /proc, nor
+    trace us (Linux): a student's code, when it runs as we do, cannot steal what we hold."""
+    if LINUX:
+        import ctypes
+
+        pr_set_dumpable = 4
+        ctypes.CDLL(None).prctl(pr_set_dumpable, 0, 0, 0, 0)
 
 
 def start(command: list[str], *, channel: int | None = None, **options: Any) -> subprocess.Popen:

@@ -70,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="")
     parser.add_argument("--known", default="")
     args = parser.parse_args(argv)
+    from . import processes
+
+    processes.private_memory()  # before the token is in memory: no host may read it
     token = sys.stdin.readline().strip()
     channel = os.dup(1)  # not inherited by anything we start
     os.dup2(2, 1)  # pytest's own output, and anything else, goes to the log

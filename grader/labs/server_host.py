@@ -32,6 +32,7 @@ READY_WITHIN = IMPORT_DEADLINE + 8.0  # a host's start on a loaded machine, impo
 MAX_EVENT = 8192  # longer lines from a host are dropped: it is not trusted to be brief
 MAX_EVENTS = 10_000  # events waiting to be read; a flood beyond is dropped
 MAX_OUTPUT = 16_384  # what we keep of a host's printed output
+MAX_ZYGOTE_RESTARTS = 3  # a zygote killed more often than this: new interpreters instead
 
 
 class Unusable(Exception):
@@ -199,7 +200,10 @@ class ServerHost:
                                             line=_text(where.get("line")),
                                             source=_text(where.get("code")))
             return _("your server's process ended: os._exit({code})").format(code=code)
-        return _("your server's process ended: {last}").format(last=self.last_output() or "?")
+        last = self.last_output()
+        if not last:
+            return _("your server's process ended without a word: was it killed?")
+        return _("your server's process ended: {last}").format(last=last)
 
     def last_output(self, lines: int = 1) -> str:
         return self.output_of(self.output_path, lines)
@@ -259,6 +263,7 @@ class StudentServer:
         self.zygote: launcher.Zygote | None = None
         self.zygote_output = Path()
         self.prepared = False
+        self.restarts = 0
         self.count = 0
         self.lock = threading.Lock()
 
@@ -320,9 +325,23 @@ class StudentServer:
     def start(self) -> ServerHost:
         """A fresh host serving the student's code, ready for clients."""
         with self.lock:
+            if self.zygote and self.zygote.process.poll() is not None:
+                self._restart_zygote()  # the student's code killed it: the next check is owed one
             host = self._fork() if self.zygote else self._spawn()
         host.wait_ready()
         return host
+
+    def _restart_zygote(self) -> None:
+        self._stop_zygote()
+        self.restarts += 1
+        if self.restarts <= MAX_ZYGOTE_RESTARTS:
+            try:
+                self.begin()
+                self._await_zygote()
+                return
+            except Unusable:
+                self._stop_zygote()
+        # from here on, a new interpreter for each check (self.zygote is None)
 
     def _spawn(self) -> ServerHost:
         output, stream = self._output_file()

@@ -1,0 +1,354 @@
+"""Hostile submissions (tests/fixtures/hostile): code that forges results, patches or kills the
+grader, escapes it, or hogs it. The grader grades each as it deserves, says so plainly, and
+leaves nothing running.
+
+Each test runs in the suite's own account, and, when the suite runs as root on Linux with
+setpriv, once more with the whole grader as an unprivileged user (`nobody`, keeping only the
+right to read files): the way a student or an instructor without root runs it. Then student code
+runs as the grader's own user. What the grader cannot stop there is marked as an expected
+failure, with the reason, rather than asserted away.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psutil
+import pytest
+from conftest import ROOT, Run, grader
+
+HOSTILE = Path(__file__).with_name("fixtures") / "hostile"
+LINUX = sys.platform.startswith("linux")
+IS_ROOT = os.name == "posix" and os.geteuid() == 0
+SETPRIV = shutil.which("setpriv")
+# Runs the grader (argv[1:]) as a child and hands on its output: the grader's stdout is then a
+# pipe of the unprivileged user, as it is when that user runs the grader from a shell.
+RELAY = ("import subprocess, sys; done = subprocess.run(sys.argv[1:], capture_output=True, "
+         "stdin=subprocess.DEVNULL); sys.stdout.buffer.write(done.stdout); "
+         "sys.stderr.buffer.write(done.stderr); sys.exit(done.returncode)")
+
+
+def _nobody() -> tuple[int, int]:
+    import pwd
+
+    try:
+        entry = pwd.getpwnam("nobody")
+        return entry.pw_uid, entry.pw_gid
+    except KeyError:
+        return 65534, 65534
+
+
+def _setpriv() -> list[str]:
+    uid, gid = _nobody()
+    return [SETPRIV or "setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
+            "--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search"]
+
+
+_CAN_DROP: list[bool] = []
+
+
+def can_run_unprivileged() -> bool:
+    """Root on Linux with a setpriv that can keep one capability (the venv may be in /root)."""
+    if not _CAN_DROP:
+        ok = False
+        if LINUX and IS_ROOT and SETPRIV:
+            try:
+                ok = subprocess.run([*_setpriv(), sys.executable, "-c", "import psutil"],
+                                    capture_output=True, timeout=30).returncode == 0
+            except (OSError, subprocess.SubprocessError):
+                ok = False
+        _CAN_DROP.append(ok)
+    return _CAN_DROP[0]
+
+
+@pytest.fixture(params=["own", "unprivileged"] if LINUX and IS_ROOT and SETPRIV else ["own"])
+def who(request: pytest.FixtureRequest) -> str:
+    """'own': the suite's account (root here: hosts run as nobody). 'unprivileged': the grader
+    itself as nobody, so that student code shares its user."""
+    if request.param == "unprivileged" and not can_run_unprivileged():
+        pytest.skip("needs root, Linux and setpriv to run the grader as an unprivileged user")
+    return request.param
+
+
+def grader_is_root(who: str) -> bool:
+    return who == "own" and IS_ROOT
+
+
+def copy_of(name: str, tmp_path: Path) -> Path:
+    """The fixture in tmp_path; its step folders writable by anyone (a host running as nobody
+    writes its pid files there)."""
+    copy = tmp_path / name
+    shutil.copytree(HOSTILE / name, copy)
+    for folder in [copy, *(p for p in copy.iterdir() if p.is_dir())]:
+        folder.chmod(0o777)
+    return copy
+
+
+def grade(who: str, *args: str, timeout: float = 60) -> Run:
+    """`grader ARGS` as the given user, the way tests/conftest.py runs it."""
+    if who == "own":
+        return grader(*args, timeout=timeout)
+    started = time.monotonic()
+    done = subprocess.run(
+        [*_setpriv(), sys.executable, "-c", RELAY, sys.executable, "-m", "grader", *args],
+        cwd=ROOT, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "GRADER_LANG": "en", "NO_COLOR": "1"},
+    )
+    return Run(done.returncode, done.stdout.decode("utf-8", errors="replace"),
+               done.stderr.decode("utf-8", errors="replace"), time.monotonic() - started)
+
+
+def leftovers(marker: str, within: float = 2.0) -> list[str]:
+    """Live processes whose command line mentions `marker` (a fixture copy's path), after
+    giving the just-killed ones `within` seconds to be reaped."""
+    deadline = time.monotonic() + within
+    while True:
+        found = []
+        for process in psutil.process_iter(["pid", "cmdline", "status"]):
+            try:
+                cmdline = " ".join(process.info["cmdline"] or [])
+                if marker in cmdline and process.info["status"] != psutil.STATUS_ZOMBIE:
+                    found.append(f"{process.pid}: {cmdline[:200]}")
+            except psutil.Error:
+                continue
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+def running(pids: list[int], within: float = 2.0) -> list[int]:
+    """Those of `pids` still alive (zombies are dead) after `within` seconds at most."""
+    deadline = time.monotonic() + within
+    while True:
+        alive = []
+        for pid in pids:
+            try:
+                if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                    alive.append(pid)
+            except psutil.Error:
+                pass
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.1)
+
+
+def pids_in(path: Path) -> list[int]:
+    try:
+        return [int(line) for line in path.read_text().split()]
+    except FileNotFoundError:
+        return []
+
+
+def check(run: Run, name: str) -> dict:
+    return next(c for c in run.data["checks"] if c["name"] == name)
+
+
+def said(check_result: dict) -> str:
+    """Everything a check's verdict says, in one string."""
+    parts = [check_result["message"], check_result["hint"]]
+    parts += [f"{d['label']} {d['value']}" for d in check_result["details"]]
+    return "\n".join(parts)
+
+
+def assert_calm(run: Run, copy: Path, code: int | tuple[int, ...], seconds: float = 30) -> None:
+    """The grader ended on its own, in time, with the exit code it should, no traceback, and
+    nothing of the submission still running."""
+    assert run.code in (code if isinstance(code, tuple) else (code,)), run.stderr[-2000:]
+    assert "Traceback" not in run.stdout + run.stderr
+    assert "INTERNALERROR" not in run.stdout + run.stderr
+    assert run.seconds < seconds
+    assert not leftovers(str(copy))
+
+
+def _same_user_writes_our_stdout(run: Run) -> bool:
+    return '"kind": "result"' in run.stdout or '"kind": "result"' in run.stderr
+
+
+# -- forging and patching ---------------------------------------------------------------------
+def test_forged_records_earn_nothing(who: str, tmp_path: Path) -> None:
+    copy = copy_of("forge_records", tmp_path)
+    run = grade(who, "--dir", str(copy), "04", "--json", "-")
+    assert_calm(run, copy, code=1)
+    if not grader_is_root(who) and LINUX and _same_user_writes_our_stdout(run):
+        pytest.xfail("limitation: student code running as the grader's own user can write "
+                     "into pipes that other processes of that user hold (here the relay's, "
+                     "which carries the grader's stdout); the grader's own processes refuse "
+                     "it (not dumpable), and --json FILE is intact (the next test)")
+    assert run.data["score"] == 0 and run.data["passed"] is False
+    assert set(run.statuses().values()) <= {"failed", "skipped"}
+    first = check(run, "asks_for_name")
+    assert first["status"] == "failed"
+    assert first["message"] == "alice did not receive the expected line"
+    assert "the server closed the connection" in said(first)
+
+
+def test_forged_records_do_not_reach_the_json_file(who: str, tmp_path: Path) -> None:
+    copy = copy_of("forge_records", tmp_path)
+    out = copy / "report.json"  # on the supervisor's command line: the forger appends to it
+    out.write_text("{}")
+    out.chmod(0o666)
+    run = grade(who, "--dir", str(copy), "04", "--json", str(out))
+    assert_calm(run, copy, code=1)
+    report = Run(run.code, out.read_text(encoding="utf-8"), "", run.seconds)
+    assert report.data["score"] == 0
+    assert set(report.statuses().values()) <= {"failed", "skipped"}
+
+
+def test_stolen_token_earns_nothing(who: str, tmp_path: Path) -> None:
+    copy = copy_of("steal_token", tmp_path)
+    run = grade(who, "--dir", str(copy), "04", "--json", "-")
+    assert "Traceback" not in run.stdout + run.stderr
+    assert not leftovers(str(copy))
+    # The grader's processes are not dumpable: /proc/<worker>/mem and /fd stay shut to it.
+    assert run.data["score"] == 0 and run.code == 1
+    assert set(run.statuses().values()) <= {"failed", "skipped"}
+    assert check(run, "asks_for_name")["message"] == "alice did not receive the expected line"
+
+
+def test_patched_grader_modules_change_nothing(who: str, tmp_path: Path) -> None:
+    copy = copy_of("patch_grader", tmp_path)
+    run = grade(who, "--dir", str(copy), "04", "--json", "-")
+    assert_calm(run, copy, code=1)
+    assert run.data["score"] == 0 and run.data["passed"] is False
+    assert set(run.statuses().values()) <= {"failed", "skipped"}
+    first = check(run, "asks_for_name")
+    assert first["message"] == "alice did not receive the expected line"
+    assert "'patched: " in said(first)  # what the host patched, as alice received it
+    if _grader_importable_by_hosts(copy / "04_multi_user"):
+        assert "'patched: grader.results." in said(first)
+
+
+def _grader_importable_by_hosts(folder: Path) -> bool:
+    """Can a host import the grader (no PYTHONPATH: an installed kit)? Then the patches ran."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, "-c", "import grader.results"], cwd=folder, env=env,
+                          capture_output=True, timeout=30)
+    return done.returncode == 0
+
+
+# -- killing --------------------------------------------------------------------------------
+def test_killing_its_parents_costs_only_its_checks(who: str, tmp_path: Path) -> None:
+    copy = copy_of("kill_parent", tmp_path)
+    run = grade(who, "--dir", str(copy), "01", "--json", "-")
+    assert_calm(run, copy, code=1)
+    assert run.data["score"] == 0
+    first = check(run, "echoes_a_line")
+    assert first["status"] == "failed"
+    # As root the zygote (the host's parent, also nobody) dies and takes the host with it;
+    # otherwise the worker dies too, and the supervisor says so.
+    assert ("your server's process ended" in first["message"]
+            or "your code ended the grader's process (exit -9)" in first["message"])
+    others = [c for c in run.data["checks"] if c["name"] != "echoes_a_line"]
+    assert others and all(c["status"] == "skipped" for c in others)
+    assert all("not run" not in c["message"] for c in run.data["checks"])
+
+
+def test_killing_the_zygote_mid_step_spares_later_checks(who: str, tmp_path: Path) -> None:
+    copy = copy_of("kill_zygote_later", tmp_path)
+    run = grade(who, "--dir", str(copy), "04", "--json", "-")
+    # The check during which the zygote dies may still pass: its host may outlive the kill.
+    assert_calm(run, copy, code=(0, 1))
+    statuses = run.statuses()
+    before = list(statuses)[:list(statuses).index("joins_after_dead_client")]
+    assert all(statuses[name] == "passed" for name in before)  # erin had not come yet
+    assert all("not run" not in c["message"] for c in run.data["checks"])
+    later = ["silent_client_blocks_nobody", "keeps_order", "thirty_clients_at_once",
+             "survives_churn", "uses_threads"]
+    assert all(statuses[name] == "passed" for name in later)  # a new zygote served them
+
+
+def test_one_steps_code_cannot_kill_another_steps_hosts(who: str, tmp_path: Path) -> None:
+    if not grader_is_root(who):
+        pytest.skip("student code running as the grader's own user may kill the grader itself")
+    copy = copy_of("kill_neighbours", tmp_path)
+    shutil.copytree(ROOT / "solutions" / "04_multi_user", copy / "04_multi_user")
+    run = grade(who, "--dir", str(copy), "01", "04", "--json", "-")
+    assert_calm(run, copy, code=1)
+    steps = {step["id"]: step for step in run.data["steps"]}
+    assert steps["01"]["points"] == 0
+    assert steps["04"]["points"] == 40  # each worker's hosts run as a user of their own
+
+
+# -- escaping and hogging -------------------------------------------------------------------
+def test_escaped_session_does_not_outlive_the_grader(who: str, tmp_path: Path) -> None:
+    copy = copy_of("setsid_escape", tmp_path)
+    run = grade(who, "--dir", str(copy), "01", "--json", "-")
+    assert_calm(run, copy, code=0)
+    assert run.data["score"] == 10
+    escaped = pids_in(copy / "01_echo" / "escaped.pid")
+    assert escaped, "no grandchild wrote its pid: the attack did not run"
+    assert not running(escaped)
+
+
+def test_fork_bomb_leaves_nothing(who: str, tmp_path: Path) -> None:
+    copy = copy_of("fork_bomb", tmp_path)
+    run = grade(who, "--dir", str(copy), "01", "--json", "-")
+    assert_calm(run, copy, code=0)
+    assert run.data["score"] == 10
+    spawned = pids_in(copy / "01_echo" / "spawned.pids")
+    assert len(spawned) >= 50, "the first host did not start its 50 processes"
+    assert not running(spawned)
+    assert not leftovers("hostile-fork-bomb-7f3a " + str(copy / "01_echo"))
+
+
+def test_gil_hog_costs_only_the_checks_that_relay(who: str, tmp_path: Path) -> None:
+    copy = copy_of("gil_hog", tmp_path)
+    run = grade(who, "--dir", str(copy), "04", "--json", "-")
+    assert_calm(run, copy, code=1)
+    statuses = run.statuses()
+    for name in ("asks_for_name", "asks_again_after_blank_name", "tells_others_who_joined",
+                 "uses_threads"):
+        assert statuses[name] == "passed", name
+    relays = check(run, "relays_to_others")
+    assert relays["status"] == "failed"
+    assert "alice received: nothing within 1 s" in said(relays)
+    assert all("not run" not in c["message"] for c in run.data["checks"])
+    assert set(statuses.values()) <= {"passed", "failed", "skipped"}
+
+
+# -- honest code that looks odd -------------------------------------------------------------
+def test_fixed_port_at_import_grades_the_same_every_time(who: str, tmp_path: Path) -> None:
+    copy = copy_of("fixed_port_at_import", tmp_path)
+    squatter = socket.socket()
+    try:
+        squatter.bind(("127.0.0.1", 8080))  # the port the submission wants, taken: contention
+        squatter.listen()
+    except OSError:
+        pass  # someone has it already: contention as well
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            runs = list(pool.map(
+                lambda _n: grade(who, "--dir", str(copy), "01", "--json", "-", timeout=60),
+                range(20)))
+    finally:
+        squatter.close()
+    for run in runs:
+        assert run.code == 0, run.stdout[-2000:] + run.stderr[-2000:]
+        assert run.data["score"] == 10
+        assert "Traceback" not in run.stdout + run.stderr
+    assert len({tuple(sorted(run.statuses().items())) for run in runs}) == 1
+    assert not leftovers(str(copy))
+
+
+def test_helpers_named_like_tests_are_not_collected(who: str, tmp_path: Path) -> None:
+    copy = copy_of("test_named_helper", tmp_path)
+    step = copy / "01_echo"
+    # What would break a pytest session that read the student's folder: none of it may be read.
+    trap = 'raise SystemExit("the grader read the student\'s {}")\n'
+    for folder in (copy, step):
+        (folder / "conftest.py").write_text(trap.format("conftest.py"))
+        (folder / "test_server.py").write_text(trap.format("test_server.py"))
+        (folder / "pytest.ini").write_text("[pytest]\naddopts = --no-such-option\n")
+    run = grade(who, "--dir", str(copy), "01", "--json", "-")
+    assert_calm(run, copy, code=0)
+    assert run.data["score"] == 10
+    assert set(run.statuses().values()) == {"passed"}
+    assert "the grader read" not in run.stdout + run.stderr
+
