@@ -101,7 +101,7 @@ def run_session(student: str, step: str, only: str, known: str, token: str,
     reporter = Reporter(os.fdopen(channel_fd, "w", encoding="utf-8"), token)
     code = int(pytest.main([
         "--pyargs", "grader.checks", "-c", str(Path(__file__).with_name("worker.ini")),
-        "-p", "grader.pytest_plugin", "-p", "pytest_timeout", "-q",
+        "-p", "grader.pytest_plugin", "-p", "pytest_timeout",
         "--student", student, "--step", step, "--grader-only", only,
         "--grader-known", known, "--grader-sweep",
     ], plugins=[reporter]))
@@ -113,8 +113,17 @@ def run_session(student: str, step: str, only: str, known: str, token: str,
 def preload() -> None:
     """What a forked worker would import anyway, imported once before the fork."""
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    import importlib
+
     import pytest  # noqa: F401
     import pytest_timeout  # noqa: F401
+    from _pytest.config import default_plugins
+
+    for name in default_plugins:  # pytest imports them all at each start, even those left off
+        try:
+            importlib.import_module(f"_pytest.{name}")
+        except ImportError:
+            pass
 
     from . import pytest_plugin  # noqa: F401
     from .labs import chat_session, client_lab, server_host  # noqa: F401
