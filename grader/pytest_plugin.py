@@ -116,6 +116,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items[:] = kept
 
 
+RACE_SWITCH_INTERVAL = 5e-6  # seconds: Python's default is 0.005; shorter shows races every run
 PRESTARTED: dict = {}  # step id -> StudentServer a worker began before the session (a head start)
 
 
@@ -150,11 +151,12 @@ def server(request: pytest.FixtureRequest) -> Iterator:
     from .labs.chat_session import Session
     from .labs.server_host import Unusable
 
-    code = student_code(request.config, request.node.check.step)
+    check = request.node.check
+    code = student_code(request.config, check.step)
     if code.problem:
         raise CheckFailed(code.problem)
     try:
-        session = Session(code.start())
+        session = Session(code.start(switch=RACE_SWITCH_INTERVAL if check.races else 0.0))
     except Unusable as problem:
         raise CheckFailed(str(problem)) from None
     request.node.lab = session

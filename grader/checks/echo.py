@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 
 from ..i18n import _
@@ -28,7 +29,18 @@ def keeps_echoing(server: Session) -> None:
         ann.expect(text, hint=_("recv() and sendall() in a loop, until recv() returns b''."))
 
 
-@check("01", points=2, after="echoes_a_line")
+@check("01", points=1, after="echoes_a_line")
+def closes_when_client_does(server: Session) -> None:
+    """closes the connection when the client has finished sending"""
+    ann = server.connect("ann")
+    ann.send("bye")
+    ann.expect("bye")
+    ann.sock.shutdown(socket.SHUT_WR)  # the client's end of the stream: recv() gives b''
+    ann.expect_closed(hint=_("when recv() returns b'', close that connection (a `with conn:` "
+                             "block does it) and accept() the next one."))
+
+
+@check("01", points=1, after="echoes_a_line")
 def echoes_non_ascii(server: Session) -> None:
     """sends non-ASCII text back unchanged"""
     ann = server.connect("ann")

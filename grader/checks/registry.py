@@ -23,6 +23,7 @@ class Check:
     after: tuple[str, ...]  # checks of the same step that must pass first, else this is skipped
     timeout: float
     alone: bool  # runs in a worker of its own, so that its slow measurement holds up no other
+    races: bool  # the host switches threads as often as it can: a race shows every time
     function: Callable
 
     @property
@@ -35,13 +36,14 @@ _REGISTRY: list[Check] = []
 
 
 def check(step: str, points: int, after: str | tuple[str, ...] = (),
-          timeout: float = DEFAULT_TIMEOUT, alone: bool = False) -> Callable[[Callable], Callable]:
+          timeout: float = DEFAULT_TIMEOUT, alone: bool = False,
+          races: bool = False) -> Callable[[Callable], Callable]:
     def register(function: Callable) -> Callable:
         doc = (function.__doc__ or function.__name__).strip().splitlines()[0]
         registered = Check(
             step=step, name=function.__name__, description=doc, points=points,
             after=(after,) if isinstance(after, str) else tuple(after),
-            timeout=timeout, alone=alone, function=function,
+            timeout=timeout, alone=alone, races=races, function=function,
         )
         _REGISTRY.append(registered)
         # pytest finds the checks through this attribute (one function, one item per step)

@@ -5,11 +5,22 @@ and the clients the check connects to it. Crashes the host reports are kept to e
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from .. import protocol
 from ..i18n import _
-from .driver import WAIT, CheckFailed, Client, shorten
+from .driver import WAIT, CheckFailed, Client, Like, shorten
 from .server_host import ServerHost
+
+SETTLE = 0.1  # seconds a join is given when the server sends no notice that it happened
+
+
+def relayed(name: str, text: str) -> Like:
+    """`text` from `name` as relayed, in the protocol's form or with a prefix of its own."""
+    def test(line: str) -> bool:
+        return line == text or (line.endswith(text) and name in line[: len(line) - len(text)])
+
+    return Like(_("{text} from {who}, in any form").format(text=shorten(text), who=name), test)
 
 
 class Session:
@@ -19,6 +30,8 @@ class Session:
         self.host = host
         self.clients: list[Client] = []
         self.address = host.address
+        self.notices_missing = False  # then join() waits a moment instead of for notices
+        self.first_pair_settled = False
 
     @property
     def crashes(self) -> list[str]:
@@ -48,36 +61,62 @@ class Session:
         return client
 
     def join(self, *names: str, members: list[Client] | None = None) -> list[Client]:
-        """Bring clients into the chat one by one; every member (old and new) sees each join."""
+        """Bring clients into the chat one by one. Join notices are waited for, so that what
+        follows reaches everyone, but never required: a server whose notices are wrong or
+        missing is judged on them by the checks about notices, not by every check."""
         members = list(members or [])
         newcomers: list[Client] = []
         for name in names:
             newcomer = self.arrive(name)
             newcomer.send(name)
-            if len(members) == 1 and len(members[0].received) == 1:
-                self._settle_first_pair(members[0], newcomer)
+            if len(members) == 1 and not self.first_pair_settled:
+                self.settle_first_pair(members[0], newcomer)
+            elif self.notices_missing:
+                time.sleep(SETTLE)  # no notice to wait for: a moment for the join, once
             else:
                 for member in members:
-                    member.expect(protocol.joined(name),
-                                  hint=_("tell everyone already in the chat who joined."))
+                    self._noticed(member, protocol.joined(name))
             members.append(newcomer)
             newcomers.append(newcomer)
         return newcomers
 
-    def _settle_first_pair(self, first: Client, second: Client) -> None:
+    def _noticed(self, member: Client, notice: str) -> None:
+        """Take `notice` if it comes; if this server sends none, wait a moment instead."""
+        if self.notices_missing:
+            return
+        if member.wait_for(notice, within=WAIT):
+            member.expect(notice)
+        else:
+            self.notices_missing = True
+
+    def settle_first_pair(self, first: Client, second: Client) -> bool:
         """Nothing shows when the first client's name is handled, so the server may take the
-        second name first. Then the second client sees the first one join: also fine."""
+        second name first. Then the second client sees the first one join: also fine.
+        True when one of the two notices came."""
+        self.first_pair_settled = True
         deadline = time.monotonic() + WAIT
-        while time.monotonic() < deadline:
-            line = first.read_line(0.02)
-            if line == protocol.joined(second.name):
-                return
-            if line is not None:
-                break
-            if second.read_line(0.02) == protocol.joined(first.name):
-                return
-        first.expect(protocol.joined(second.name), within=0.05,
-                     hint=_("tell everyone already in the chat who joined."))
+        while time.monotonic() < deadline and not self.notices_missing:
+            for one, other in ((first, second), (second, first)):
+                if one.wait_for(protocol.joined(other.name), within=0.02):
+                    one.expect(protocol.joined(other.name))
+                    return True
+        self.notices_missing = True
+        return False
+
+    def relay_format(self, sender: Client, receivers: list[Client]) -> Callable[[str, str], str]:
+        """How this server relays a line, learned from one probe of `sender`'s: fmt(name, text)
+        with whatever it puts around the text ('alice: ' as the protocol says, or its own
+        way). Checks about framing and encoding use it: a wrong prefix costs the prefix check."""
+        probe = "probe"
+        sender.send(probe)
+        formats = set()
+        for receiver in receivers:
+            (got,) = receiver.expect(relayed(sender.name, probe), hint=_(
+                "send each line to every other member of the chat."))
+            formats.add(got[: len(got) - len(probe)])
+        prefix = formats.pop() if len(formats) == 1 else protocol.message(sender.name, "")
+        template = prefix.replace(sender.name, "\0")
+        return lambda name, text: template.replace("\0", name) + text
 
     def cpu_seconds(self, seconds: float) -> float:
         """CPU time the student's server spends over `seconds` of wall time (from outside)."""
@@ -85,6 +124,10 @@ class Session:
 
     def thread_count(self) -> int:
         return self.host.thread_count()
+
+    def memory(self) -> int:
+        """Bytes of memory the student's server holds now (from outside)."""
+        return self.host.memory()
 
     def spinning(self) -> bool:
         """Did the server call recv() again and again on a connection that had ended?"""
@@ -102,12 +145,43 @@ class Session:
             client.close()
         self.host.close()
 
+    def symptom(self) -> str:
+        """A hint from what was seen, where it says more than the check's own: '' if not."""
+        crashes = " ".join(self.crashes)
+        if "changed size during iteration" in crashes or "mutated during iteration" in crashes:
+            return _("two threads changed the chat's members at once: guard every use of the "
+                     "registry with one lock.")
+        for client in self.clients:
+            echoes = [line for line in client.received
+                      for sent in client.sent_lines if sent.strip() and sent != protocol.LEAVE
+                      and line != sent and line.endswith(sent) and client.name in line]
+            if echoes:
+                return _("{who} got its own line back ({line}): skip the sender's own socket "
+                         "when you broadcast.").format(who=client.name, line=shorten(echoes[0]))
+            if protocol.joined(client.name) in client.received:
+                return _("{who} was told that it joined itself: announce a newcomer to the "
+                         "others only.").format(who=client.name)
+        for client in self.clients:  # a sender's line alone, where its others had a prefix
+            for sender in self.clients:
+                texts = [t for t in sender.sent_lines[1:] if t.strip()]  # not the name
+                bare = [t for t in texts if t in client.received]
+                framed = [line for line in client.received for t in texts
+                          if line != t and line.endswith(t) and sender.name in line]
+                if sender is not client and bare and framed:
+                    return _("{who} got {line} alone, without the sender's name: two lines "
+                             "arrived as one, and one recv() is not one message. Buffer until "
+                             "b'\\n'.").format(who=client.name, line=shorten(bare[0]))
+        return ""
+
     def explain(self, failure: CheckFailed) -> CheckFailed:
         """Add what every client saw and any crash of the student's code to a failure."""
         for client in self.clients[:4]:  # enough to follow the story; 30 would drown it
             failure.details.append((_("{who} saw:").format(who=client.name), client.transcript()))
         for crash in list(dict.fromkeys(self.crashes))[:2]:
             failure.details.append((_("meanwhile:"), shorten(crash, 200)[1:-1]))
+        symptom = self.symptom()
+        if symptom:
+            failure.hint = symptom
         if self.host.spinning:
             failure.details.append((_("meanwhile:"), _(
                 "your server called recv() again and again on a connection that had ended")))

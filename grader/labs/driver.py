@@ -9,7 +9,8 @@ from __future__ import annotations
 import socket
 import struct
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Union
 
 from ..i18n import _
 from ..protocol import ENCODING, NEWLINE
@@ -18,6 +19,28 @@ WAIT = 1.0  # how long an expected line may take
 QUIET = 0.3  # how long "nothing arrives" is watched; sparingly: prefer a later line as proof
 MAX_SHOWN = 72  # longer values are shortened in the middle
 REPLACEMENT = "\ufffd"  # what decode(errors="replace") puts where a character was cut
+
+
+class Like:
+    """An expected line that may take more than one form: `test(line)` says if it is one."""
+
+    def __init__(self, description: str, test: Callable[[str], bool]) -> None:
+        self.description = description
+        self.test = test
+
+    def __str__(self) -> str:
+        return self.description
+
+
+Expected = Union[str, Like]
+
+
+def _matches(expected: Expected, line: str) -> bool:
+    return expected.test(line) if isinstance(expected, Like) else expected == line
+
+
+def _shown(expected: Expected) -> str:
+    return expected.description if isinstance(expected, Like) else shorten(expected)
 
 
 class CheckFailed(AssertionError):
@@ -48,10 +71,11 @@ class Client:
         self.sock = sock
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buffer = b""
-        self.unread: list[str] = []  # lines wait_for() passed over, for the next read
+        self.unread: list[str] = []  # lines set aside by expect(): a later one may want them
         self.closed_by_server = False
         self.received: list[str] = []  # every complete line, for the transcript
-        self.sent: list[str] = []
+        self.sent: list[str] = []  # what was sent, as shown
+        self.sent_lines: list[str] = []  # the lines sent, as text: to read the symptoms
 
     @classmethod
     def connect(cls, name: str, address: tuple[str, int]) -> Client:
@@ -64,6 +88,8 @@ class Client:
 
     def send_raw(self, data: bytes) -> None:
         self.sent.append(shorten(data))
+        text = data.decode(ENCODING, errors="replace")
+        self.sent_lines += [line.rstrip("\r") for line in text.split("\n")[:-1]]
         try:
             self.sock.sendall(data)
         except OSError as error:
@@ -77,6 +103,10 @@ class Client:
         """The next complete line (without "\\n"), or None if none arrived in time or EOF."""
         if self.unread:
             return self.unread.pop(0)
+        return self._read_new(within)
+
+    def _read_new(self, within: float) -> str | None:
+        """The next line from the socket (not from those set aside)."""
         deadline = time.monotonic() + within
         while b"\n" not in self.buffer:
             remaining = deadline - time.monotonic()
@@ -98,46 +128,59 @@ class Client:
         self.received.append(line)
         return line
 
-    def expect(self, *lines: str, within: float = WAIT, hint: str = "",
-               ignoring: Iterable[str] = ()) -> None:
-        """Each of `lines` must arrive next, in order, each within `within` seconds.
-
-        Lines in `ignoring` may show up in between (e.g. a notice whose timing is free).
-        """
-        skip = set(ignoring)
-        for line in lines:
-            while True:
-                got = self.read_line(within)
-                if got is None or got not in skip:
-                    break
-            if got != line:
-                if got and REPLACEMENT in got and REPLACEMENT not in line:  # a telltale bug
+    def expect(self, *lines: Expected, within: float = WAIT, hint: str = "",
+               ordered: bool = False) -> list[str]:
+        """Each of `lines` must arrive, each within `within` seconds; the lines found. Lines a
+        check is not about (a notice, an echo) are set aside, shown in the transcript, and may
+        be expected later. `ordered`: one of `lines` arriving before an earlier one fails."""
+        found = []
+        for n, line in enumerate(lines):
+            got = self._take(line, within, lines[n + 1:] if ordered else ())
+            if got is None or not _matches(line, got):
+                aside = [got] if got is not None else self.unread
+                received = (self._describe(got, within) if not aside else
+                            _("{line} first").format(line=shorten(got, 60)) if got is not None
+                            else _("{lines}, and then nothing within {s:g} s").format(
+                                lines=", ".join(shorten(x) for x in aside[-3:]), s=within))
+                if REPLACEMENT in "".join(aside + [got or ""]) and REPLACEMENT not in str(line):
                     hint = _("the line arrived with a broken character (U+FFFD): decode whole "
                              "lines, not each recv(); a Cyrillic letter is two bytes.")
                 raise CheckFailed(
                     _("{who} did not receive the expected line").format(who=self.name),
-                    [(_("{who} expected:").format(who=self.name), shorten(line)),
-                     (_("{who} received:").format(who=self.name), self._describe(got, within))],
+                    [(_("{who} expected:").format(who=self.name), _shown(line)),
+                     (_("{who} received:").format(who=self.name), received)],
                     hint,
                 )
-
-    def wait_for(self, line: str, within: float = QUIET) -> bool:
-        """Wait until `line` arrives (no verdict either way); other lines stay to be read."""
-        deadline = time.monotonic() + within
-        passed_over: list[str] = []
-        found = False
-        while not found:
-            got = self.read_line(max(0.0, deadline - time.monotonic()))
-            if got is None:
-                break
-            found = got == line
-            if not found:
-                passed_over.append(got)
-        self.unread = passed_over + self.unread
+            found.append(got)
         return found
 
+    def _take(self, line: Expected, within: float, later: tuple = ()) -> str | None:
+        """The line that meets `line`, from those set aside or as it arrives; or, first, one
+        that meets a line of `later` (out of order: the caller fails)."""
+        for n, kept in enumerate(self.unread):
+            if _matches(line, kept) or any(_matches(after, kept) for after in later):
+                return self.unread.pop(n)
+        deadline = time.monotonic() + within
+        passed_over: list[str] = []
+        try:
+            while True:
+                got = self._read_new(max(0.0, deadline - time.monotonic()))
+                if got is None or _matches(line, got) or any(_matches(a, got) for a in later):
+                    return got
+                passed_over.append(got)
+        finally:
+            self.unread += passed_over
+
+    def wait_for(self, line: Expected, within: float = QUIET) -> bool:
+        """Wait until `line` arrives (no verdict either way); other lines stay to be read."""
+        got = self._take(line, within)
+        if got is not None:
+            self.unread.insert(0, got)  # not consumed: a later expect() still sees it
+        return got is not None
+
     def expect_nothing(self, within: float = QUIET, hint: str = "") -> None:
-        """Nothing at all may arrive within `within` seconds (not even part of a line)."""
+        """Nothing at all may arrive within `within` seconds (not even part of a line), and
+        nothing may have been set aside."""
         deadline = time.monotonic() + within
         if self.unread:
             self.buffer = "".join(line + "\n" for line in self.unread).encode() + self.buffer
@@ -165,17 +208,24 @@ class Client:
             hint,
         )
 
-    def expect_closed(self, within: float = WAIT, hint: str = "") -> None:
-        """The server must close this connection within `within` seconds."""
-        got = self.read_line(within)
-        if got is None and self.closed_by_server and not self.buffer:
-            return
+    def expect_closed(self, within: float = WAIT, hint: str = "") -> list[str]:
+        """The server must close this connection within `within` seconds; what arrived before
+        the end is returned (a check may judge it), not held against the close."""
+        deadline = time.monotonic() + within
+        before = list(self.unread)
+        self.unread = []
+        while True:
+            got = self._read_new(max(0.0, deadline - time.monotonic()))
+            if got is None:
+                break
+            before.append(got)
+        if self.closed_by_server and not self.buffer:
+            return before
         raise CheckFailed(
             _("{who}'s connection was not closed").format(who=self.name),
             [(_("{who} expected:").format(who=self.name),
               _("the connection closed within {s:g} s").format(s=within)),
-             (_("{who} received:").format(who=self.name),
-              shorten(got) if got is not None else self._describe(None, within))],
+             (_("{who} received:").format(who=self.name), self._describe(None, within))],
             hint,
         )
 

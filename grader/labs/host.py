@@ -278,8 +278,11 @@ def report_exits(path: str, events: Events) -> None:
     os._exit = _exit
 
 
-def serve_forever(module, path: str, events: Events) -> None:
-    """serve(listener) in a daemon thread; this thread only waits to be killed."""
+def serve_forever(module, path: str, events: Events, switch: float = 0.0) -> None:
+    """serve(listener) in a daemon thread; this thread only waits to be killed. `switch`: a
+    thread switch interval so short that an unguarded race shows in every run."""
+    if switch:
+        sys.setswitchinterval(switch)
     def crashed(args) -> None:
         if args.exc_value is not None and not isinstance(args.exc_value, SystemExit):
             events.send("thread_crash", **error_of(args.exc_value, path))
@@ -301,10 +304,11 @@ def serve_forever(module, path: str, events: Events) -> None:
         time.sleep(3600)
 
 
-def fork_server(events: Events) -> list:
+def fork_server(events: Events):
     """Fork a fresh host per request and return in the child, with the request's arguments.
 
-    A request on fd 0 is a JSON list (a program's arguments) with fds: the child's events
+    A request on fd 0 is JSON (a program's argument list, or a server's options) with fds: the
+    child's events
     channel, then either its output (a server) or its stdin, stdout and stderr (a program).
     The parent answers with the child's pid on its own events channel."""
     control = socket.socket(fileno=0)
@@ -398,9 +402,11 @@ def main(argv: list) -> None:
     module = import_student(path, events, float(named.get("--deadline", IMPORT_DEADLINE)))
     if module is None:
         os._exit(0)
+    switch = float(named.get("--switch", 0))
     if mode == "zygote":
-        fork_server(events)
-    serve_forever(module, path, events)
+        request = fork_server(events)
+        switch = float(request.get("switch", 0)) if isinstance(request, dict) else 0.0
+    serve_forever(module, path, events, switch)
 
 
 def _channel(value: str) -> int:

@@ -176,6 +176,12 @@ class ServerHost:
         except psutil.Error:
             return 0
 
+    def memory(self) -> int:
+        try:
+            return self.ps.memory_info().rss if self.ps else 0
+        except psutil.Error:
+            return 0
+
     def busy(self) -> bool:
         """Is the host computing flat out right now (a loop, a regex that never ends)?"""
         return self.cpu_seconds(0.2) > 0.15
@@ -322,12 +328,13 @@ class StudentServer:
             self.zygote.close()
             self.zygote = None
 
-    def start(self) -> ServerHost:
-        """A fresh host serving the student's code, ready for clients."""
+    def start(self, switch: float = 0.0) -> ServerHost:
+        """A fresh host serving the student's code, ready for clients; `switch`: its threads'
+        switch interval, where a check looks for races."""
         with self.lock:
             if self.zygote and self.zygote.process.poll() is not None:
                 self._restart_zygote()  # the student's code killed it: the next check is owed one
-            host = self._fork() if self.zygote else self._spawn()
+            host = self._fork(switch) if self.zygote else self._spawn(switch)
         host.wait_ready()
         return host
 
@@ -343,21 +350,23 @@ class StudentServer:
                 self._stop_zygote()
         # from here on, a new interpreter for each check (self.zygote is None)
 
-    def _spawn(self) -> ServerHost:
+    def _spawn(self, switch: float = 0.0) -> ServerHost:
         output, stream = self._output_file()
         with stream:
             process, events = launcher.spawn(
-                launcher.command("serve", self.file, "--deadline", str(IMPORT_DEADLINE)),
+                launcher.command("serve", self.file, "--deadline", str(IMPORT_DEADLINE),
+                                 "--switch", str(switch)),
                 stdin=subprocess.DEVNULL, stdout=stream, stderr=subprocess.STDOUT,
                 cwd=self.file.parent, env=launcher.environment())
         return ServerHost(process.pid, EventReader(events), output, self.file.name, process)
 
-    def _fork(self) -> ServerHost:
+    def _fork(self, switch: float = 0.0) -> ServerHost:
         assert self.zygote
         read_end, write_end = os.pipe()
         output, stream = self._output_file()
         with stream:
-            pid = self.zygote.fork([write_end, os.dup(stream.fileno())], [], READY_WITHIN)
+            pid = self.zygote.fork([write_end, os.dup(stream.fileno())], {"switch": switch},
+                                   READY_WITHIN)
         if pid is None:
             os.close(read_end)
             raise Unusable(_("your server did not start within {s:g} s").format(
