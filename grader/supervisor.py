@@ -83,9 +83,16 @@ def grade(plan: Plan) -> Report:
     return Report(results, folder=str(plan.root))
 
 
+PART_SIZE = 12  # checks per worker: a longer step is shared by several, at the same time
+
+
 def _parts(checks: list[Check]) -> list[list[Check]]:
-    """A step's checks in one worker; a slow `alone` check in a worker of its own meanwhile."""
-    return [[c for c in checks if not c.alone]] + [[c] for c in checks if c.alone]
+    """A step's checks in workers of up to PART_SIZE (dealt in turn, so that each gets quick
+    and slow ones); a slow `alone` check in a worker of its own. A check whose `after` is in
+    another worker runs anyway; _settle() skips it if that one did not pass."""
+    shared = [c for c in checks if not c.alone]
+    count = max(1, -(-len(shared) // PART_SIZE))
+    return [shared[n::count] for n in range(count)] + [[c] for c in checks if c.alone]
 
 
 def review(step: Step, student_file: Path) -> StepResult:
