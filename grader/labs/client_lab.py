@@ -11,9 +11,26 @@ import time
 from pathlib import Path
 
 from ..i18n import _
+from ..protocol import PROMPT, is_leave
 from .driver import WAIT, CheckFailed, Client, shorten
 from .server_host import bounded_lines, code_place
 from .student_program import ProgramProcess, StudentProgram
+
+
+class ServerPeer(Client):
+    """The check's end of the client's connection, behaving as a chat server does: it greets
+    with the prompt (accept()) and hangs up once it has read `leave`, so that a client that
+    waits for the prompt, or for the server to close after its leave, is a correct client."""
+
+    def _read_new(self, within: float) -> str | None:
+        line = super()._read_new(within)
+        if line is not None and is_leave(line):
+            try:
+                self.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        return line
+
 
 MAX_PRINTED = 1 << 20  # a printed line longer than this is dropped
 MAX_LINES = 10_000  # lines kept of what the client prints
@@ -53,7 +70,8 @@ class ClientLab:
                     port=self.port, s=within))],
                 _("connect to the host and port given on the command line: "
                   "sys.argv[1] and sys.argv[2].")) from None
-        self.peer = Client(_("server"), sock)
+        self.peer = ServerPeer(_("server"), sock)
+        self.peer.send(PROMPT)  # as a chat server does: a client may wait for it to start
         return self.peer
 
     def type(self, *lines: str) -> None:
