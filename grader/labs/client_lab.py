@@ -5,16 +5,18 @@ from __future__ import annotations
 import queue
 import re
 import socket
-import subprocess
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
+import psutil
+
 from ..i18n import _
-from ..protocol import PROMPT, is_leave
-from .driver import WAIT, CheckFailed, Client, shorten
+from ..protocol import LEAVE, PROMPT, is_leave
+from .driver import WAIT, CheckFailed, Client, Like, shorten
 from .server_host import bounded_lines, code_place
-from .student_program import ProgramProcess, StudentProgram
+from .student_program import CONSOLE_ENCODING, ProgramProcess, StudentProgram
 
 
 class ServerPeer(Client):
@@ -34,6 +36,8 @@ class ServerPeer(Client):
 
 MAX_PRINTED = 1 << 20  # a printed line longer than this is dropped
 MAX_LINES = 10_000  # lines kept of what the client prints
+EXIT_WAIT = 2.0  # PROTOCOL.md: the client exits within 2 s (after leave, or the server's close)
+A_LEAVE = Like(LEAVE, is_leave)
 
 
 class ClientLab:
@@ -47,6 +51,9 @@ class ClientLab:
         self.process: ProgramProcess | None = None
         self.printed: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []  # every line printed so far
+        self.raw_output: list[bytes] = []  # the same lines as bytes
+        self.output_changed = threading.Condition()  # a line was printed, or the output ended
+        self.output_ended = False
         self.errors: list[str] = []
         self.peer: Client | None = None
 
@@ -105,7 +112,67 @@ class ClientLab:
             if text in line:
                 return
 
-    def expect_more_output(self, within: float = 2.0, hint: str = "") -> None:
+    def wait_printed(self, text: str, within: float = WAIT) -> bool:
+        """Wait until a line with `text` has been printed (no verdict either way: a check uses
+        it to pace what it sends, and judges later)."""
+        return self._shown((text,), False, within)
+
+    def expect_lines(self, *texts: str, together: bool = False, sent: str = "",
+                     any_encoding: bool = False, hint: str = "") -> None:
+        """Lines with `texts` must be printed in this order (`together`: each right after the
+        one before, nothing between); `sent` says how they were sent, if not one by one;
+        `any_encoding`: printed in UTF-8 or in the console's own (speaks_utf8 judges which).
+        Judged on what the client prints, not on when: if they
+        have not all shown within WAIT, its input is ended so that it leaves and exits, which
+        writes out what it printed without flush (prints_what_arrives judges the when)."""
+        if not self._shown(texts, together, WAIT, any_encoding) and self.process:
+            self.end_input()
+            self._wait_exit(EXIT_WAIT)
+            with self.output_changed:  # and its output ends just after
+                self.output_changed.wait_for(lambda: self.output_ended, timeout=0.5)
+        if self._shown(texts, together, 0, any_encoding):
+            return
+        wanted = _(", then ").join(shorten(text) for text in texts)
+        raise CheckFailed(
+            _("your client did not print a line it received") if len(texts) == 1 else
+            _("your client did not print the lines it received, one by one"),
+            [(_("server sent:"), sent or wanted),
+             (_("expected on screen:"),
+              _("a line with {text}").format(text=wanted) if len(texts) == 1 else
+              _("{lines}, one right after the other").format(lines=wanted) if together else
+              _("{lines}, in this order").format(lines=wanted))],
+            hint)
+
+    def _shown(self, texts: Sequence[str], together: bool, within: float,
+               any_encoding: bool = False) -> bool:
+        """Wait until lines with `texts` have been printed in this order (`together`: one right
+        after the other). Each line is looked at once, however often the output changes."""
+        state = {"next": 0, "found": 0}
+
+        def has(n: int, text: str) -> bool:
+            return text in self.output[n] or any_encoding and text in self.raw_output[n].decode(
+                CONSOLE_ENCODING, errors="replace")
+
+        def seen() -> bool:
+            lines, count = len(self.output), len(texts)
+            if together:
+                while state["next"] + count <= lines:
+                    start = state["next"]
+                    if all(has(start + n, text) for n, text in enumerate(texts)):
+                        return True
+                    state["next"] += 1
+                return False
+            while state["next"] < lines and state["found"] < count:
+                state["found"] += has(state["next"], texts[state["found"]])
+                state["next"] += 1
+            return state["found"] == count
+
+        with self.output_changed:
+            return self.output_changed.wait_for(seen, timeout=within)
+
+    def expect_more_output(self, within: float = 2.0, hint: str = "",
+                           besides: Sequence[str] = ()) -> None:
+        """One more line that is not empty, nor one with a text of `besides`."""
         deadline = time.monotonic() + within
         while True:
             line = self._next_printed(deadline)
@@ -114,7 +181,7 @@ class ClientLab:
                     _("your client did not say that the server closed the connection"),
                     [(_("expected on screen:"), _("one more line within {s:g} s").format(
                         s=within))], hint)
-            if line.strip():
+            if line.strip() and not any(text in line for text in besides):
                 return
 
     def _next_printed(self, deadline: float) -> str | None:
@@ -124,28 +191,74 @@ class ClientLab:
         except queue.Empty:
             return None
 
-    def expect_exit(self, within: float = 2.0, hint: str = "") -> None:
-        assert self.process
-        try:
-            code = self.process.wait(within)
-        except subprocess.TimeoutExpired:
+    def expect_exit(self, within: float = EXIT_WAIT, hint: str = "") -> None:
+        code = self._wait_exit(within)
+        if code is None:
             raise CheckFailed(
                 _("your client is still running"),
                 [(_("expected:"), _("exit with code 0 within {s:g} s").format(s=within))],
-                hint) from None
+                hint)
         if code != 0:
             raise CheckFailed(
                 _("your client exited with code {code}").format(code=code),
                 [(_("expected:"), _("exit code 0"))], hint)
 
+    def _wait_exit(self, within: float) -> int | None:
+        """The client's exit code, or None if it still runs after `within` s. Meanwhile the
+        server's end reads what arrives, so that it hangs up after `leave` as a chat server
+        does, also when the check has not read that far."""
+        assert self.process
+        deadline = time.monotonic() + within
+        while True:
+            code = self.process.poll()
+            if code is not None or time.monotonic() > deadline:
+                return code
+            peer = self.peer
+            if peer is not None and not peer.closed_by_server and peer.sock.fileno() != -1:
+                try:
+                    peer.wait_for(A_LEAVE, within=0.02)  # read, not taken: a check may expect it
+                except OSError:
+                    pass  # the check closed it meanwhile
+            time.sleep(0.01)
+
+    def cpu_seconds(self, seconds: float = 1.0) -> float:
+        """CPU time the client spends over the next `seconds` of wall time, read from outside
+        (its host process); if it ends sooner, what it spent until then."""
+        assert self.process
+        try:
+            host = psutil.Process(self.process.pid)
+            times = host.cpu_times()
+        except psutil.Error:
+            return 0.0
+        start = last = times.user + times.system
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and self.process.poll() is None:
+            time.sleep(min(0.02, max(0.0, deadline - time.monotonic())))
+            try:
+                times = host.cpu_times()
+            except psutil.Error:
+                break
+            last = times.user + times.system
+        return last - start
+
     # -- output of the process -----------------------------------------------------------
     def _pump_output(self) -> None:
         assert self.process and self.process.stdout
-        for raw in bounded_lines(self.process.stdout, MAX_PRINTED):
-            line = raw.decode("utf-8", errors="backslashreplace").rstrip("\r\n")
-            if len(self.output) < MAX_LINES:  # a client printing forever fills no memory
-                self.output.append(line)
-                self.printed.put(line)
+        try:
+            for raw in bounded_lines(self.process.stdout, MAX_PRINTED):
+                line = raw.decode("utf-8", errors="backslashreplace").rstrip("\r\n")
+                if len(self.output) < MAX_LINES:  # a client printing forever fills no memory
+                    with self.output_changed:
+                        self.output.append(line)
+                        self.raw_output.append(raw.rstrip(b"\r\n"))
+                        self.output_changed.notify_all()
+                    self.printed.put(line)
+        except (OSError, ValueError):
+            pass  # the pipe was closed under us: the check has ended
+        finally:
+            with self.output_changed:
+                self.output_ended = True
+                self.output_changed.notify_all()
 
     def _pump_errors(self) -> None:
         assert self.process and self.process.stderr
