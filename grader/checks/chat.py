@@ -7,6 +7,7 @@ lines it is not about (a notice, an echo) are set aside and shown, never held ag
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections import Counter
@@ -461,38 +462,53 @@ def survives_churn(server: Session) -> None:
     bob.expect(relayed("alice", "still here"), hint=hint)
 
 
+CHURN_SECONDS = 0.6
+
+
 @check("04", points=2, after=("relays_to_others", "two_lines_in_one_recv"), timeout=25,
        races=True)
 def members_change_while_chatting(server: Session) -> None:
     """keeps every message while others join and leave at the same moment"""
     chatters = server.join("alice", "bob", "carol")
     fmt = server.relay_format(chatters[0], chatters[1:])
-    count = 30
+    # Listeners make each broadcast long, so that joins and leaves land inside one; they only
+    # listen. Chat and churn go on for the same CHURN_SECONDS: however loaded the machine,
+    # they overlap.
+    server.join(*(f"listener{n}" for n in range(6)), members=chatters)
+    churning = threading.Event()
+    churning.set()
+    said: dict[str, list[str]] = {c.name: [] for c in chatters}
 
     def chat(client: Client) -> None:
-        for n in range(count):
-            client.send(f"{client.name} {n}")
+        while churning.is_set() or len(said[client.name]) < 10:
+            said[client.name].append(f"{client.name} {len(said[client.name])}")
+            client.send(said[client.name][-1])
             time.sleep(0.002)
 
-    def come_and_go(n: int) -> None:
-        try:
-            guest = Client.connect(f"guest{n}", server.address)
-            guest.send(f"guest{n}")
-            time.sleep(0.01)
-            if n % 2:
-                guest.send(LEAVE)
-            guest.close()
-        except (OSError, CheckFailed):
-            pass  # a guest that could not come is the server's loss, seen below
+    def come_and_go(worker: int) -> None:
+        for n in itertools.count():
+            if not churning.is_set():
+                return
+            name = f"guest{worker}x{n}"
+            try:
+                guest = Client.connect(name, server.address)
+                guest.send(name)
+                time.sleep(0.005)
+                guest.send(LEAVE)  # a clean leave: hang-ups are other checks' concern
+                guest.close()
+            except (OSError, CheckFailed):
+                pass  # a guest that could not come is the server's loss, seen below
 
     threads = [threading.Thread(target=chat, args=(c,)) for c in chatters]
-    threads += [threading.Thread(target=come_and_go, args=(n,)) for n in range(24)]
+    threads += [threading.Thread(target=come_and_go, args=(n,)) for n in range(6)]
     for thread in threads:
         thread.start()
+    time.sleep(CHURN_SECONDS)
+    churning.clear()
     for thread in threads:
         thread.join(10)
-    want = {c.name: [fmt(o.name, f"{o.name} {n}") for o in chatters if o is not c
-                     for n in range(count)] for c in chatters}
+    want = {c.name: [fmt(o.name, line) for o in chatters if o is not c for line in said[o.name]]
+            for c in chatters}
     deadline = time.monotonic() + 3
     got = {c.name: _read_until(c, set(want[c.name]), deadline) for c in chatters}
     _judge_delivery(got, want, _("{n} of 3 clients lost or mixed up messages while "

@@ -32,6 +32,7 @@ class Session:
         self.address = host.address
         self.notices_missing = False  # then join() waits a moment instead of for notices
         self.first_pair_settled = False
+        self.ever_quiet = True  # False once the server was asked and did not settle: ask no more
 
     @property
     def crashes(self) -> list[str]:
@@ -67,6 +68,7 @@ class Session:
         members = list(members or [])
         newcomers: list[Client] = []
         for name in names:
+            self.settle()
             newcomer = self.arrive(name)
             newcomer.send(name)
             if len(members) == 1 and not self.first_pair_settled:
@@ -78,7 +80,15 @@ class Session:
                     self._noticed(member, protocol.joined(name))
             members.append(newcomer)
             newcomers.append(newcomer)
+        self.settle()  # the last join's broadcast has ended too
         return newcomers
+
+    def settle(self) -> None:
+        """Let the server finish what it was given (a broadcast, a leave) before the next
+        join: a join in the middle of a broadcast is a race, and only the checks about races
+        should start one."""
+        if self.ever_quiet:
+            self.ever_quiet = self.host.quiet()
 
     def _noticed(self, member: Client, notice: str) -> None:
         """Take `notice` if it comes; if this server sends none, wait a moment instead."""

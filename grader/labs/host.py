@@ -23,8 +23,11 @@ import json
 import locale
 import os
 import runpy
+import select
+import selectors
 import signal
 import socket
+import stat
 import sys
 import threading
 import time
@@ -34,6 +37,9 @@ import weakref
 IMPORT_DEADLINE = 2.0  # seconds an import may take before we call it "runs at import"
 SPIN_REPORTED = 100  # empty recv() calls on one socket before we report a busy loop
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "", "0.0.0.0", "::"}
+QUIET_WITHIN = 0.3  # seconds a "quiet?" question waits for every thread of the server to wait
+QUIET_POLLS = 3  # times in a row, 0.5 ms apart, that every thread must be seen waiting
+_sleep = time.sleep  # ours, before the student's is counted
 
 
 class Events:
@@ -191,6 +197,70 @@ def install_socket_layer(events: Events) -> None:
     socket.socket.recv_into = recv_into
 
 
+# -- quiet: every thread of the server waits for input (serve mode) ------------------------------
+class Waits:
+    """How many threads are inside a call that waits for input or time. When that is all of
+    them, the server has done what it was given: the grader asks before it goes on, so that a
+    check that is not about races does not start one (a join while a broadcast still runs)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.count = 0
+
+    def counted(self, call):
+        def waiting(*args, **kwargs):
+            with self.lock:
+                self.count += 1
+            try:
+                return call(*args, **kwargs)
+            finally:
+                with self.lock:
+                    self.count -= 1
+
+        return waiting
+
+    def quiet(self) -> bool:
+        return self.count >= threading.active_count() - 1  # all but the host's main thread
+
+    def install(self) -> None:
+        for name in ("recv", "recv_into", "recvfrom", "recvfrom_into", "_accept"):
+            setattr(socket.socket, name, self.counted(getattr(socket.socket, name)))
+        select.select = self.counted(select.select)
+        for name in ("SelectSelector", "PollSelector", "EpollSelector", "KqueueSelector",
+                     "DevpollSelector"):
+            kind = getattr(selectors, name, None)
+            if kind is not None:
+                kind.select = self.counted(kind.select)
+        time.sleep = self.counted(time.sleep)
+        threading.Condition.wait = self.counted(threading.Condition.wait)  # Event, Queue
+
+
+WAITS = Waits()
+
+
+def answer_quiet_questions(events: Events) -> None:
+    """Each byte the grader writes on the events channel (a socket) asks: is the server quiet?
+    The answer comes within QUIET_WITHIN s. Runs on the host's main thread, forever."""
+    fd = events.stream.fileno()
+    if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+        while True:  # a pipe (Windows): no questions
+            _sleep(3600)
+    while True:
+        try:
+            asked = os.read(fd, 64)
+        except OSError:
+            asked = b""
+        if not asked:
+            while True:  # the grader has gone; it ends this process
+                _sleep(3600)
+        deadline = time.monotonic() + QUIET_WITHIN
+        seen = 0
+        while seen < QUIET_POLLS and time.monotonic() < deadline:
+            seen = seen + 1 if WAITS.quiet() else 0
+            _sleep(0.0005)
+        events.send("quiet", quiet=seen >= QUIET_POLLS)
+
+
 # -- where the student's code is --------------------------------------------------------------
 def frames_of(tb, path: str) -> list:
     """The frames of a traceback in the student's folder, innermost last."""
@@ -300,8 +370,7 @@ def serve_forever(module, path: str, events: Events, switch: float = 0.0) -> Non
 
     threading.Thread(target=run, daemon=True, name="serve").start()
     events.send("ready", port=listener.getsockname()[1])
-    while True:  # the grader ends this process when the check is over
-        time.sleep(3600)
+    answer_quiet_questions(events)  # until the grader ends this process
 
 
 def fork_server(events: Events):
@@ -393,6 +462,8 @@ def main(argv: list) -> None:
         pass
     install_socket_layer(events)
     report_exits(path, events)
+    if mode in ("serve", "zygote"):
+        WAITS.install()
     if mode in ("program", "program-zygote"):
         if mode == "program-zygote":  # the interpreter is warm; the student's code not loaded
             rest = fork_server(events)

@@ -37,9 +37,18 @@ def environment(**overrides: str) -> dict[str, str]:
     return env
 
 
+def channel() -> tuple[int, int]:
+    """A host's events channel: (our end, its end). A socket pair on POSIX, so that a serve
+    host can also be asked whether it is quiet (host.py); a pipe on Windows."""
+    if os.name == "nt":
+        return os.pipe()
+    ours, theirs = socket.socketpair()
+    return ours.detach(), theirs.detach()
+
+
 def spawn(cmd: list[str], **options) -> tuple[subprocess.Popen, IO[bytes]]:
-    """A new host process and the read end of its events channel."""
-    read_end, write_end = os.pipe()
+    """A new host process and our end of its events channel."""
+    read_end, write_end = channel()
     try:
         process = processes.start(cmd, channel=write_end, **options)
     finally:

@@ -33,6 +33,7 @@ MAX_EVENT = 8192  # longer lines from a host are dropped: it is not trusted to b
 MAX_EVENTS = 10_000  # events waiting to be read; a flood beyond is dropped
 MAX_OUTPUT = 16_384  # what we keep of a host's printed output
 MAX_ZYGOTE_RESTARTS = 3  # a zygote killed more often than this: new interpreters instead
+QUIET_WITHIN = 0.5  # seconds to wait for the answer to "quiet?" (the host gives up at 0.3)
 
 
 class Unusable(Exception):
@@ -116,6 +117,7 @@ class ServerHost:
         self.spinning = False
         self.stopping = False
         self.exit: dict | None = None  # what the host said as it called os._exit()
+        self.answers: queue.Queue[bool] = queue.Queue()  # to quiet() questions
         try:
             self.ps: psutil.Process | None = psutil.Process(pid)
         except psutil.Error:
@@ -153,8 +155,21 @@ class ServerHost:
                                     _("a thread of yours crashed: {where}").format(where=where))
             elif kind == "exit":
                 self.exit = event
+            elif kind == "quiet":
+                self.answers.put(event.get("quiet") is True)
             elif kind == "serve_returned" and not self.stopping:
                 self.crashes.append(_("serve() returned; it should serve forever"))
+
+    def quiet(self, within: float = QUIET_WITHIN) -> bool:
+        """Wait until every thread of the server waits for input (it has done all it was
+        given), up to `within` s; False if it did not, or cannot say (a pipe on Windows)."""
+        while not self.answers.empty():
+            self.answers.get_nowait()  # a late answer to an earlier question
+        try:
+            os.write(self.events.stream.fileno(), b"?")
+            return self.answers.get(timeout=within)
+        except (OSError, ValueError, queue.Empty):
+            return False
 
     # -- measured from outside ------------------------------------------------------------------
     def cpu_seconds(self, seconds: float) -> float:
@@ -362,7 +377,7 @@ class StudentServer:
 
     def _fork(self, switch: float = 0.0) -> ServerHost:
         assert self.zygote
-        read_end, write_end = os.pipe()
+        read_end, write_end = launcher.channel()
         output, stream = self._output_file()
         with stream:
             pid = self.zygote.fork([write_end, os.dup(stream.fileno())], {"switch": switch},
