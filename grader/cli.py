@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     except LookupError as error:
         print(f"grader: {error}", file=sys.stderr)
         return 2
-    plan = Plan(root, tuple((step, step.path_in(root)) for step in selected))
+    plan = Plan(root, tuple((step, step.path_in(root)) for step in selected), args.mode)
     if args.json != "-":
         sys.stdout.write(terminal.heading(plan.root, sys.stdout))
         sys.stdout.flush()
@@ -85,6 +85,11 @@ def parser() -> argparse.ArgumentParser:
                        help=_("grade the steps in PATH (laid out like lessons/)"))
     p.add_argument("--json", metavar="FILE",
                    help=_("also write the results as JSON to FILE (- for standard output)"))
+    p.add_argument("--mode", choices=("auto", "serve", "program"), default="auto",
+                   metavar="MODE",
+                   help=_("how to run a server: 'serve' calls its serve(listener), 'program' "
+                          "runs it as python server.py, 'auto' (the default) serve() where "
+                          "there is one"))
     p.add_argument("--lang", choices=i18n.LANGUAGES,
                    help=_("language of the output (default: GRADER_LANG, then your system's)"))
     return p

@@ -17,6 +17,7 @@ from .manifest import Step, steps
 class Plan:
     root: Path  # the folder graded, as given
     steps: tuple[tuple[Step, Path], ...]  # each step and the student's file for it
+    mode: str = "auto"  # servers: through serve(listener), as programs, or whichever fits
 
     def checks(self, step: Step) -> list[Check]:
         return checks_for(step.id)

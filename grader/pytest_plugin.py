@@ -35,6 +35,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="grade the code in PATH: a lessons-like folder, one step's folder or file")
     group.addoption("--step", action="append", default=[], metavar="ID",
                     help="only this step (repeat for more); default: every step found in PATH")
+    group.addoption("--mode", dest="grader_mode", choices=("auto", "serve", "program"),
+                    default="auto",
+                    help="a server through its serve(listener), as a program (python FILE), "
+                         "or auto: serve() where the module has one")
     # The grader's own workers: which checks, what is known of others, sweep orphans.
     group.addoption("--grader-only", default="", help=argparse.SUPPRESS)
     group.addoption("--grader-known", default="", help=argparse.SUPPRESS)
@@ -126,7 +130,8 @@ def student_code(config: pytest.Config, step: str):  # -> StudentServer
 
     codes = config.stash[CODE]
     if step not in codes:
-        codes[step] = PRESTARTED.pop(step, None) or StudentServer(config.stash[STUDENT][step])
+        codes[step] = PRESTARTED.pop(step, None) or StudentServer(
+            config.stash[STUDENT][step], config.getoption("grader_mode"))
         codes[step].prepare()
     return codes[step]
 

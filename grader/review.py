@@ -61,3 +61,36 @@ def _only_raises_not_implemented(function: ast.FunctionDef) -> bool:
         return False
     raised = body[0].exc.func if isinstance(body[0].exc, ast.Call) else body[0].exc
     return isinstance(raised, ast.Name) and raised.id == "NotImplementedError"
+
+
+def accept_place(source: str) -> tuple[int, str] | None:
+    """Where a script's server accepts clients: (line, enclosing function or '') of the first
+    `.accept()` call, for advice on moving it into serve(listener)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    found: list[tuple[int, str]] = []
+
+    def visit(node: ast.AST, function: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                visit(child, child.name)
+            elif (isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute)
+                  and child.func.attr == "accept"):
+                found.append((child.lineno, function))
+            else:
+                visit(child, function)
+
+    visit(tree, "")
+    return min(found) if found else None
+
+
+def defines(source: str, name: str) -> bool:
+    """Does the module define a function `name` at its top level?"""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return False
+    return any(isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name
+               for node in tree.body)

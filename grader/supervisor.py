@@ -53,7 +53,8 @@ def grade(plan: Plan) -> Report:
     processes.become_subreaper()
     processes.private_memory()  # forked workers inherit it
     results = [review(step, path) for step, path in plan.steps]
-    shards = [Shard(step, path, part) for (step, path), result in zip(plan.steps, results)
+    shards = [Shard(step, path, part, plan.mode)
+              for (step, path), result in zip(plan.steps, results)
               if result.status == StepStatus.GRADED for part in _parts(checks_for(step.id))]
     try:
         if shards and processes.CAN_FORK:  # one process's imports, shared by every worker
@@ -123,6 +124,7 @@ def _collect(result: StepResult, shards: list[Shard]) -> None:
         result.status = problem.status or StepStatus.UNUSABLE
         result.problem = problem.problem
         return
+    result.notes += list(dict.fromkeys(shard.note for shard in shards if shard.note))
     verdicts = {name: check for shard in shards for name, check in shard.results.items()}
     result.checks = _settle(result.id, checks_for(result.id), verdicts)
 
@@ -163,8 +165,10 @@ class Shard:
     step: Step
     student_file: Path
     checks: list[Check]
+    mode: str = "auto"  # how a server is run: see StudentServer
     results: dict[str, CheckResult] = field(default_factory=dict)
     problem: str = ""
+    note: str = ""
     status: StepStatus | None = None
 
     def __post_init__(self) -> None:
@@ -221,7 +225,8 @@ class Worker:
     def command(self) -> list[str]:
         step = self.shard.step
         return [sys.executable, "-m", "grader.worker", "--student", str(self.shard.student_file),
-                "--step", step.id, "--only", self._only(), "--known", self.shard.known()]
+                "--step", step.id, "--mode", self.shard.mode, "--only", self._only(),
+                "--known", self.shard.known()]
 
     def _only(self) -> str:
         return ",".join(c.id for c in self.checks.values())
@@ -240,7 +245,7 @@ class Worker:
         from .worker import run_session
 
         return run_session(str(self.shard.student_file), self.shard.step.id, self._only(),
-                           self.shard.known(), self.token, channel)
+                           self.shard.known(), self.token, channel, self.shard.mode)
 
     def _spawn(self) -> subprocess.Popen:
         env = dict(os.environ, PYTHONIOENCODING="utf-8", PYTHONDONTWRITEBYTECODE="1",
@@ -315,6 +320,9 @@ class Worker:
             self.shard.problem = _clip(record.get("message"))
             self.shard.status = StepStatus.UNUSABLE
             return False
+        if kind == "note":
+            self.shard.note = _clip(record.get("message"))
+            return False
         check = self._check(record.get("check"))
         if check is None:
             return False  # not one we asked for: ignored
@@ -365,7 +373,7 @@ def parse_record(raw: bytes, token: str) -> dict | None:
     except ValueError:
         return None
     if not isinstance(record, dict) or record.get("kind") not in (
-            "start", "result", "problem", "done"):
+            "start", "result", "problem", "note", "done"):
         return None
     return record
 

@@ -1,9 +1,10 @@
 """One pytest session over one step's checks, in a process the supervisor starts and watches.
 
-    python -m grader.worker --student FILE --step 04 [--only 04::a,04::b] [--known 04::c=passed]
+    python -m grader.worker --student FILE --step 04 [--mode auto] [--only 04::a,04::b]
+                            [--known 04::c=passed]
 
 Reads a token on stdin, then streams records on its stdout, each line RS + token + JSON:
-{"kind": "start" | "result" | "problem" | "done", ...}. Everything else this process prints
+{"kind": "start" | "result" | "problem" | "note" | "done", ...}. Everything else this process prints
 goes to stderr. Student code never runs here: it runs in hosts (labs/host.py) that this
 process starts, one per check, and ends with everything they started.
 """
@@ -39,11 +40,13 @@ class Reporter:
         for step_id in dict.fromkeys(item.check.step for item in items if hasattr(item, "check")):
             if find_step(step_id).is_client:
                 continue
-            problem = student_code(config, step_id).problem
-            if problem:  # said once for the step, and no check runs
-                self.write({"kind": "problem", "message": problem})
+            code = student_code(config, step_id)
+            if code.problem:  # said once for the step, and no check runs
+                self.write({"kind": "problem", "message": code.problem})
                 items[:] = []
                 return
+            if code.note:
+                self.write({"kind": "note", "message": code.note})
         self.ids = {item.nodeid: item.check.id for item in items if hasattr(item, "check")}
 
     def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
@@ -69,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--step", required=True)
     parser.add_argument("--only", default="")
     parser.add_argument("--known", default="")
+    parser.add_argument("--mode", default="auto")
     args = parser.parse_args(argv)
     from . import processes
 
@@ -79,11 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     from .i18n import set_language
 
     set_language(os.environ.get("GRADER_LANG", "en"))
-    return run_session(args.student, args.step, args.only, args.known, token, channel)
+    return run_session(args.student, args.step, args.only, args.known, token, channel, args.mode)
 
 
 def run_session(student: str, step: str, only: str, known: str, token: str,
-                channel_fd: int) -> int:
+                channel_fd: int, mode: str = "auto") -> int:
     """The pytest session; also called in a worker the supervisor forked (imports done)."""
     from . import processes
     from .manifest import step as find_step
@@ -93,7 +97,7 @@ def run_session(student: str, step: str, only: str, known: str, token: str,
         from .labs.server_host import StudentServer
         from .pytest_plugin import PRESTARTED
 
-        PRESTARTED[step] = StudentServer(Path(student))
+        PRESTARTED[step] = StudentServer(Path(student), mode)
         PRESTARTED[step].begin()
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only the plugins we name
     import pytest
@@ -102,7 +106,7 @@ def run_session(student: str, step: str, only: str, known: str, token: str,
     code = int(pytest.main([
         "--pyargs", "grader.checks", "-c", str(Path(__file__).with_name("worker.ini")),
         "-p", "grader.pytest_plugin", "-p", "pytest_timeout",
-        "--student", student, "--step", step, "--grader-only", only,
+        "--student", student, "--step", step, "--mode", mode, "--grader-only", only,
         "--grader-known", known, "--grader-sweep",
     ], plugins=[reporter]))
     reporter.write({"kind": "done", "exit": code})

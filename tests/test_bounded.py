@@ -11,24 +11,32 @@ from conftest import grader
 BOUNDED = Path(__file__).with_name("fixtures") / "bounded"
 
 
-def grade(name: str, step: str, tmp_path: Path):
+def grade(name: str, step: str, tmp_path: Path, *options: str):
     shutil.copytree(BOUNDED / name, tmp_path / name)
-    return grader("--dir", str(tmp_path / name), step, "--json", "-", timeout=60)
+    return grader("--dir", str(tmp_path / name), step, "--json", "-", *options, timeout=60)
 
 
 @pytest.mark.parametrize(("name", "says"), [
-    ("server_at_import", ["move the code that starts the server under if __name__"]),
+    ("server_at_import", ["move the code that starts the server under if __name__"]),  # serve
     ("exit_at_import", ["calls sys.exit() when it is imported"]),
     ("crash_at_import", ["importing your server.py failed: server.py:"]),
     # Python's own words for the error vary by version ("invalid syntax" on 3.9): not pinned.
     ("syntax_error", ["server.py line 4: ", "def serve(listener: socket.socket) -> None"]),
 ])
 def test_unusable_module_is_explained_once(name: str, says: list[str], tmp_path: Path) -> None:
-    run = grade(name, "04", tmp_path)
+    run = grade(name, "04", tmp_path, *(["--mode", "serve"] if name == "server_at_import" else []))
     step = run.data["steps"][0]
     for words in says:
         assert words in step["problem"]
     assert run.data["score"] == 0 and run.code == 1
+    assert run.seconds < 30
+
+
+def test_server_at_import_is_graded_as_a_program_by_default(tmp_path: Path) -> None:
+    run = grade("server_at_import", "04", tmp_path)  # it accepts, and drops every client
+    assert "graded as a program: it starts its server when imported" in run.data["steps"][0][
+        "notes"][0]
+    assert set(run.statuses().values()) <= {"failed", "skipped"} and run.code == 1
     assert run.seconds < 30
 
 

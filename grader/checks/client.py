@@ -17,7 +17,7 @@ from .registry import check
 
 @check("05", points=1)
 def connects(lab: ClientLab) -> None:
-    """connects to the host and port given on its command line"""
+    """connects to the chat server"""
     lab.accept()
 
 

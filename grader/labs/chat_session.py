@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from .. import protocol
 from ..i18n import _
-from .driver import WAIT, CheckFailed, Client, Like, shorten
+from .driver import WAIT, CheckFailed, Client, Like, cut, shorten
 from .server_host import ServerHost
 
 SETTLE = 0.1  # seconds a join is given when the server sends no notice that it happened
@@ -188,7 +188,7 @@ class Session:
         for client in self.clients[:4]:  # enough to follow the story; 30 would drown it
             failure.details.append((_("{who} saw:").format(who=client.name), client.transcript()))
         for crash in list(dict.fromkeys(self.crashes))[:2]:
-            failure.details.append((_("meanwhile:"), shorten(crash, 200)[1:-1]))
+            failure.details.append((_("meanwhile:"), cut(crash, 200)))
         symptom = self.symptom()
         if symptom:
             failure.hint = symptom

@@ -60,7 +60,8 @@ class ClientLab:
     # -- what checks use --------------------------------------------------------------------
     def start(self, port: int | None = None) -> None:
         """Start the student's client, connecting to our listener (or to `port`)."""
-        self.process = self.program.start(["127.0.0.1", str(port or self.port)])
+        self.process = self.program.start(["127.0.0.1", str(port or self.port)],
+                                          connect=port or self.port)  # hard-coded ones too
         threading.Thread(target=self._pump_output, daemon=True).start()
         threading.Thread(target=self._pump_errors, daemon=True).start()
 

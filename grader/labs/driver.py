@@ -55,7 +55,11 @@ class CheckFailed(AssertionError):
 
 def shorten(value: str | bytes, limit: int = MAX_SHOWN) -> str:
     """repr() with invisible characters visible, cut in the middle when long."""
-    text = repr(value)
+    return cut(repr(value), limit)
+
+
+def cut(text: str, limit: int = MAX_SHOWN) -> str:
+    """`text` cut in the middle when it is longer than `limit`."""
     if len(text) <= limit:
         return text
     keep = (limit - 15) // 2

@@ -10,14 +10,19 @@ server.
 
 - serve: import the module under a deadline, then serve(listener) in a daemon thread on a
   listener bound to 127.0.0.1 port 0, and say which port.
-- program: run the file as `python FILE ARGS` would (the client step).
+- program: run the file as `python FILE ARGS` would (the client step); with --connect PORT,
+  every TCP connection it makes goes to 127.0.0.1:PORT, so a hard-coded address works too.
+- run: run a server written as a script as `python FILE` would, stdin empty; the grader learns
+  its port from its first listen(). input() is reported and waits forever.
 - zygote (POSIX): import once, then fork a fresh serve host for every request on fd 0.
-- program-zygote (POSIX): fork a fresh program host for every request, warm but untouched.
+- program-zygote, run-zygote (POSIX): fork a fresh program (run) host for every request,
+  warm but untouched.
 
 Every TCP or UDP bind becomes a bind to 127.0.0.1 (or ::1) port 0, so fixed ports never collide
 and nothing listens beyond loopback; connections go to loopback only.
 """
 
+import builtins
 import importlib.util
 import json
 import locale
@@ -133,6 +138,10 @@ def _die_with_parent() -> None:
 
 
 # -- the socket layer: loopback only, and a count of recv() calls after the end -----------------
+CONNECT_TO = {"port": 0}  # program mode: where every TCP connection goes (0: where it asks)
+IMPORTING = threading.Event()  # set while serve mode imports the module: its listen() says so
+
+
 def install_socket_layer(events: Events) -> None:
     original_bind = socket.socket.bind
     original_listen = socket.socket.listen
@@ -147,15 +156,23 @@ def install_socket_layer(events: Events) -> None:
             address = ("127.0.0.1", 0)
         elif self.family == socket.AF_INET6:
             address = ("::1", 0)
+        if self.type == socket.SOCK_DGRAM:
+            events.send("udp_bind")
         return original_bind(self, address)
 
     def listen(self, *backlog):
+        if self.family in (socket.AF_INET, socket.AF_INET6) and self.getsockname()[1] == 0:
+            bind(self, ())  # listen() without bind() would take every address
         result = original_listen(self, *backlog)
         if self.family in (socket.AF_INET, socket.AF_INET6):
-            events.send("listen", port=self.getsockname()[1])
+            events.send("listen", port=self.getsockname()[1], importing=IMPORTING.is_set())
         return result
 
     def loopback(self, address):
+        port = CONNECT_TO["port"]
+        if port and self.type == socket.SOCK_STREAM and self.family in (socket.AF_INET,
+                                                                        socket.AF_INET6):
+            return ("127.0.0.1", port) if self.family == socket.AF_INET else ("::1", port)
         if self.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple):
             host = str(address[0]).lower()
             if host not in LOOPBACK_NAMES and not host.startswith("127."):
@@ -195,6 +212,30 @@ def install_socket_layer(events: Events) -> None:
     socket.socket.connect_ex = connect_ex
     socket.socket.recv = recv
     socket.socket.recv_into = recv_into
+
+
+def report_input(path: str, events: Events) -> None:
+    """A server gets no keyboard here: input() says where it was called, then waits forever
+    (an operator who never types), so that a console thread beside the server does no harm."""
+    def waiting_input(prompt: object = "") -> str:
+        events.send("input", where=caller_place(sys._getframe(1), path),
+                    main=threading.current_thread() is threading.main_thread(),
+                    importing=IMPORTING.is_set())
+        threading.Event().wait()
+        return ""
+
+    builtins.input = waiting_input
+
+
+def caller_place(frame, path: str) -> dict:
+    """The student's innermost frame from `frame` outwards: its line and code."""
+    while frame is not None:
+        if os.path.abspath(frame.f_code.co_filename) == path:
+            lines = _source_lines(path)
+            code = lines[frame.f_lineno - 1].strip() if frame.f_lineno <= len(lines) else ""
+            return {"line": frame.f_lineno, "code": code}
+        frame = frame.f_back
+    return {}
 
 
 # -- quiet: every thread of the server waits for input (serve mode) ------------------------------
@@ -279,14 +320,7 @@ def error_of(error: BaseException, path: str) -> dict:
 
 def frame_now(thread: threading.Thread, path: str) -> dict:
     """The student's innermost frame that `thread` is running now."""
-    frame = sys._current_frames().get(thread.ident or -1)
-    while frame is not None:
-        if os.path.abspath(frame.f_code.co_filename) == path:
-            lines = _source_lines(path)
-            code = lines[frame.f_lineno - 1].strip() if frame.f_lineno <= len(lines) else ""
-            return {"line": frame.f_lineno, "code": code}
-        frame = frame.f_back
-    return {}
+    return caller_place(sys._current_frames().get(thread.ident or -1), path)
 
 
 def _source_lines(path: str) -> list:
@@ -311,8 +345,11 @@ def import_student(path: str, events: Events, deadline: float):
             spec.loader.exec_module(module)
         except BaseException as error:  # noqa: B036 - whatever the student's code raises
             outcome["error"] = error
+        finally:
+            IMPORTING.clear()
 
     thread = threading.Thread(target=run, daemon=True, name="student-import")
+    IMPORTING.set()
     thread.start()
     thread.join(deadline)
     if thread.is_alive():
@@ -348,16 +385,23 @@ def report_exits(path: str, events: Events) -> None:
     os._exit = _exit
 
 
-def serve_forever(module, path: str, events: Events, switch: float = 0.0) -> None:
-    """serve(listener) in a daemon thread; this thread only waits to be killed. `switch`: a
-    thread switch interval so short that an unguarded race shows in every run."""
+def report_thread_crashes(path: str, events: Events, switch: float) -> None:
+    """Say where a thread of the student's died. `switch`: a thread switch interval so short
+    that an unguarded race shows in every run."""
     if switch:
         sys.setswitchinterval(switch)
+
     def crashed(args) -> None:
         if args.exc_value is not None and not isinstance(args.exc_value, SystemExit):
             events.send("thread_crash", **error_of(args.exc_value, path))
 
     threading.excepthook = crashed
+
+
+def serve_forever(module, path: str, events: Events, switch: float = 0.0) -> None:
+    """serve(listener) in a daemon thread; this thread answers the grader's questions until
+    it is killed."""
+    report_thread_crashes(path, events, switch)
     listener = socket.create_server(("127.0.0.1", 0))
 
     def run() -> None:
@@ -376,9 +420,9 @@ def serve_forever(module, path: str, events: Events, switch: float = 0.0) -> Non
 def fork_server(events: Events):
     """Fork a fresh host per request and return in the child, with the request's arguments.
 
-    A request on fd 0 is JSON (a program's argument list, or a server's options) with fds: the
-    child's events
-    channel, then either its output (a server) or its stdin, stdout and stderr (a program).
+    A request on fd 0 is a JSON object (a program's "argv" and "connect", or a server's
+    "switch") with fds: the child's events channel, then either its output (a server) or its
+    stdin, stdout and stderr (a program).
     The parent answers with the child's pid on its own events channel."""
     control = socket.socket(fileno=0)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # ended hosts vanish at once: no zombies
@@ -408,6 +452,11 @@ def fork_server(events: Events):
                 os.close(fd)
             if len(fds) == 4:
                 _fresh_stdio()
+            else:  # a server: an empty stdin, as the grader gives it
+                empty = os.open(os.devnull, os.O_RDONLY)  # fd 0, as it is free
+                if empty != 0:
+                    os.dup2(empty, 0)
+                    os.close(empty)
             os.setsid()
             _die_with_parent()
             return json.loads(message.decode("utf-8"))
@@ -446,6 +495,27 @@ def run_program(path: str, args: list, events: Events) -> None:
     events.send("exiting", code=0)
 
 
+# -- run mode: a server written as a script ------------------------------------------------------
+def run_server_program(path: str, events: Events, switch: float) -> None:
+    """`python FILE` with an empty stdin; the grader takes the first listen() as ready, and
+    this process's questions are answered on a thread of their own."""
+    report_thread_crashes(path, events, switch)
+    threading.Thread(target=answer_quiet_questions, args=(events,), daemon=True,
+                     name="host-questions").start()
+    sys.argv = [path]
+    try:
+        runpy.run_path(path, run_name="__main__")
+    except SystemExit as error:
+        code = error.code
+        events.send("exiting", code=code if isinstance(code, int) else int(code is not None))
+        raise
+    except BaseException as error:  # noqa: B036 - whatever the student's code raises
+        events.send("main_crash", **error_of(error, path))
+        events.send("exiting", code=1)
+        raise  # Python prints the traceback, as it would
+    events.send("main_returned")  # its threads may go on serving
+
+
 def main(argv: list) -> None:
     cut = argv.index("--") if "--" in argv else len(argv)
     named = dict(zip(argv[:cut:2], argv[1:cut:2]))  # --name value pairs
@@ -462,14 +532,27 @@ def main(argv: list) -> None:
         pass
     install_socket_layer(events)
     report_exits(path, events)
-    if mode in ("serve", "zygote"):
+    if mode in ("serve", "zygote", "run", "run-zygote"):
         WAITS.install()
+        report_input(path, events)
+    if mode in ("run", "run-zygote"):
+        switch = float(named.get("--switch", 0))
+        if mode == "run-zygote":
+            request = fork_server(events)
+            switch = float(request.get("switch", 0)) if isinstance(request, dict) else 0.0
+        run_server_program(path, events, switch)
+        return
     if mode in ("program", "program-zygote"):
         if mode == "program-zygote":  # the interpreter is warm; the student's code not loaded
-            rest = fork_server(events)
+            request = fork_server(events)
+            rest = request.get("argv", []) if isinstance(request, dict) else []
+            CONNECT_TO["port"] = int(request.get("connect", 0)) if isinstance(request, dict) else 0
+        else:
+            CONNECT_TO["port"] = int(named.get("--connect", 0))
         events.send("started")
         run_program(path, rest, events)  # then this interpreter ends as `python FILE` would
         return
+    sys.argv = [path]  # as `python FILE` gives it: the module may read it when imported
     module = import_student(path, events, float(named.get("--deadline", IMPORT_DEADLINE)))
     if module is None:
         os._exit(0)

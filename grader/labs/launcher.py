@@ -70,7 +70,7 @@ class Zygote:
         self.control: socket.socket | None = ours
         self.events = EventReader(stream)
 
-    def fork(self, fds: list[int], args: list[str] | dict, within: float) -> int | None:
+    def fork(self, fds: list[int], args: dict, within: float) -> int | None:
         """Ask for a fresh host with these fds (closed here once sent); its pid, or None."""
         if self.control is None:
             return None

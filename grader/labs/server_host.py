@@ -25,10 +25,13 @@ import psutil
 
 from .. import processes
 from ..i18n import _
+from ..review import Unusable, accept_place, defines, read_source
 from . import launcher
 
 IMPORT_DEADLINE = 2.0  # seconds an import may take before we call it "runs at import"
 READY_WITHIN = IMPORT_DEADLINE + 8.0  # a host's start on a loaded machine, import included
+LISTEN_WITHIN = 5.0  # seconds a server program has to call listen()
+MODES = ("auto", "serve", "program")  # auto: serve() if the module has one, else a program
 MAX_EVENT = 8192  # longer lines from a host are dropped: it is not trusted to be brief
 MAX_EVENTS = 10_000  # events waiting to be read; a flood beyond is dropped
 MAX_OUTPUT = 16_384  # what we keep of a host's printed output
@@ -36,8 +39,9 @@ MAX_ZYGOTE_RESTARTS = 3  # a zygote killed more often than this: new interpreter
 QUIET_WITHIN = 0.5  # seconds to wait for the answer to "quiet?" (the host gives up at 0.3)
 
 
-class Unusable(Exception):
-    """The student's code cannot be graded at all; the message says why and what to do."""
+class AsProgram(Exception):
+    """Auto mode: this code is a script (no serve(), or it serves when imported); the message
+    says why, and it is graded as a program instead."""
 
 
 def code_place(file: str, line: object, function: str, code: str) -> str:
@@ -106,8 +110,11 @@ class ServerHost:
     """One check's student server, in a process of its own."""
 
     def __init__(self, pid: int, events: EventReader, output: Path, file_name: str,
-                 process: subprocess.Popen | None = None) -> None:
+                 process: subprocess.Popen | None = None, mode: str = "serve",
+                 has_serve: bool = True) -> None:
         self.pid = pid
+        self.has_serve = has_serve
+        self.mode = mode  # serve (serve() is called), auto (serve mode, maybe a program), program
         self.events = events
         self.output_path = output
         self.file_name = file_name
@@ -124,21 +131,47 @@ class ServerHost:
             self.ps = None
 
     def wait_ready(self, within: float = READY_WITHIN) -> None:
+        if self.mode == "program":
+            return self._wait_listening(min(within, LISTEN_WITHIN))
         deadline = time.monotonic() + within
         while True:
             event = self.events.next(deadline)
             if event is None:
                 raise Unusable(_("your server did not start within {s:g} s").format(s=within))
             if event["e"] == "ready" and isinstance(event.get("port"), int):
-                self.address = ("127.0.0.1", event["port"])
-                threading.Thread(target=self._watch, daemon=True, name="host-watch").start()
+                self._ready(event["port"])
                 return
             if event["e"] == "closed":
                 raise Unusable(_("your server's process ended before it could serve: {last}")
                                .format(last=self.last_output() or "?"))
+            if self.mode == "auto":
+                as_program(event, self.has_serve)
             problem = import_problem(event, self.file_name)
             if problem:
                 raise Unusable(problem)
+
+    def _ready(self, port: int) -> None:
+        self.address = ("127.0.0.1", port)
+        threading.Thread(target=self._watch, daemon=True, name="host-watch").start()
+
+    def _wait_listening(self, within: float) -> None:
+        """A server program is ready at its first listen(); until then, what went wrong."""
+        deadline = time.monotonic() + within
+        seen: dict[str, dict] = {}
+        while True:
+            event = self.events.next(deadline)
+            if event is None:
+                raise Unusable(program_problem(seen, self.file_name, within, ""))
+            kind = event["e"]
+            if kind == "listen" and isinstance(event.get("port"), int):
+                self._ready(event["port"])
+                return
+            if kind == "closed":
+                raise Unusable(program_problem(seen, self.file_name, within,
+                                               self.last_output(3) or "?"))
+            seen.setdefault(kind, event)
+            if kind == "input" and event.get("main") is True:  # it waits there forever
+                raise Unusable(program_problem(seen, self.file_name, within, ""))
 
     def _watch(self) -> None:
         while True:
@@ -148,10 +181,12 @@ class ServerHost:
             kind = event["e"]
             if kind == "spin":
                 self.spinning = True
-            elif kind in ("serve_crash", "thread_crash") and not self.stopping:
+            elif kind in ("serve_crash", "thread_crash", "main_crash") and not self.stopping:
                 where = describe_error(event)
                 self.crashes.append(_("serve() stopped: {where}").format(where=where)
                                     if kind == "serve_crash" else
+                                    _("your server's main thread stopped: {where}").format(
+                                        where=where) if kind == "main_crash" else
                                     _("a thread of yours crashed: {where}").format(where=where))
             elif kind == "exit":
                 self.exit = event
@@ -266,21 +301,100 @@ def import_problem(event: dict, file: str) -> str:
                  "under if __name__ == \"__main__\":").format(file=file,
                                                               where=describe_error(event))
     if kind == "import_error":
-        return _("importing your {file} failed: {where}").format(file=file,
-                                                                 where=describe_error(event))
+        return _("importing your {file} failed: {where}").format(
+            file=file, where=describe_error(event)) + missing_module(event, file)
     if kind == "no_serve":
         return _("your {file} has no serve(listener) function: keep the one from the "
                  "lesson").format(file=file)
     return ""
 
 
+def program_note(file: Path, why: str) -> str:
+    """The one line that says a step was graded as a program (`why`: "no_serve" or
+    "at_import"), and what would make it a module the lessons' way."""
+    try:
+        source = read_source(file)
+    except Unusable:
+        source = ""
+    place = accept_place(source)
+    found = ""
+    if place:
+        line, function = place
+        found = (_(" (its accept() is at line {line}, in {function}())").format(
+            line=line, function=function) if function else
+            _(" (its accept() is at line {line})").format(line=line))
+    has_serve = defines(source, "serve")
+    steps = ([_("start it under if __name__ == \"__main__\":")] if why == "at_import" else [])
+    if not has_serve:
+        steps.append(_("put the accept loop in serve(listener)"))
+    return _("graded as a program: {why}{found}. To grade it as the lessons do, {steps}.").format(
+        why=_("it starts its server when imported") if why == "at_import" else
+        _("it has no serve(listener)"), found=found, steps=_(" and ").join(steps))
+
+
+def as_program(event: dict, has_serve: bool) -> None:
+    """Auto mode, while the module is imported: raise AsProgram if it is a script (it serves,
+    asks for input, hangs or exits when imported, and has no serve() to call instead)."""
+    kind = event.get("e")
+    if kind == "no_serve":
+        raise AsProgram("no_serve")
+    if (kind in ("listen", "input") and event.get("importing") is True
+            or kind in ("import_hang", "import_exit") and not has_serve):
+        raise AsProgram("at_import")
+
+
+def program_problem(seen: dict[str, dict], file: str, within: float, last: str) -> str:
+    """Why a server program never listened, from what its host reported (`last`: its last
+    printed lines if it has ended, '' if it still runs)."""
+    if "main_crash" in seen:
+        return _("your server stopped before it listened: {where}").format(
+            where=describe_error(seen["main_crash"])) + missing_module(seen["main_crash"], file)
+    if "input" in seen:
+        where = seen["input"].get("where")
+        place = (_("line {line}: {code}").format(line=_text(where.get("line")),
+                                                 code=_text(where.get("code")))
+                 if isinstance(where, dict) and where else file)
+        return _("your server waits for input() before it listens ({where}), and the grader "
+                 "types nothing: use a fixed port, or read it from sys.argv").format(where=place)
+    if "udp_bind" in seen:
+        return _("your server opened only a UDP socket; the chat is TCP: "
+                 "socket.socket(socket.AF_INET, socket.SOCK_STREAM)")
+    if last:
+        exiting = seen.get("exiting") or seen.get("exit") or {}
+        return _("your server exited (code {code}) before it opened a listening socket: "
+                 "{last}").format(code=_text(exiting.get("code", "?")), last=last)
+    return _("your server did not open a listening socket within {s:g} s: call bind(), then "
+             "listen(), then accept()").format(s=within)
+
+
+def missing_module(event: dict, file: str) -> str:
+    """For a ModuleNotFoundError: which kind of module is missing, in a sentence ('' if none)."""
+    error = _text(event.get("error"))
+    if not error.startswith("ModuleNotFoundError"):
+        return ""
+    name = error.split("'")[1] if error.count("'") >= 2 else ""
+    if not name:
+        return ""
+    if "." in name:
+        return " " + _("({name} is a package path; import the file beside {file} by its own "
+                       "name)").format(name=name, file=file)
+    return " " + _("({name} is neither installed nor a file beside {file}: hand in {name}.py "
+                   "too, or use the standard library only)").format(name=name, file=file)
+
+
 class StudentServer:
     """One step's server code: a fresh ServerHost per check, all ended by close()."""
 
-    def __init__(self, student_file: Path) -> None:
+    def __init__(self, student_file: Path, mode: str = "auto") -> None:
         self.file = student_file.resolve()
+        self.mode = mode  # auto becomes serve or program in prepare()
         self.scratch = Path(tempfile.mkdtemp(prefix="grader-host-"))
         self.problem = ""
+        self.note = ""  # said once for the step, e.g. that it was graded as a program
+        try:
+            self.has_serve = defines(read_source(self.file), "serve")
+        except Unusable:
+            self.has_serve = False
         self.zygote: launcher.Zygote | None = None
         self.zygote_output = Path()
         self.prepared = False
@@ -297,10 +411,11 @@ class StudentServer:
         """Start importing in a zygote, without waiting (prepare() waits)."""
         if launcher.CAN_FORK and self.zygote is None:
             self.zygote_output, stream = self._output_file()
+            command = (launcher.command("run-zygote", self.file) if self.mode == "program" else
+                       launcher.command("zygote", self.file, "--deadline", str(IMPORT_DEADLINE)))
             with stream:
-                self.zygote = launcher.Zygote(
-                    launcher.command("zygote", self.file, "--deadline", str(IMPORT_DEADLINE)),
-                    stream, self.scratch, launcher.environment())
+                self.zygote = launcher.Zygote(command, stream, self.scratch,
+                                              launcher.environment())
 
     def prepare(self) -> str:
         """Import the code once; '' if it can be served, else what is wrong with it."""
@@ -308,14 +423,25 @@ class StudentServer:
             return self.problem
         self.prepared = True
         try:
-            if launcher.CAN_FORK:
-                self.begin()
-                self._await_zygote()
-            else:
-                self.start().close()  # no zygote: a first host says whether the import works
+            try:
+                self._import()
+            except AsProgram as why:
+                self._stop_zygote()
+                self.mode = "program"
+                self.note = program_note(self.file, str(why))
+                self._import()
+            if self.mode == "program":
+                self.start().close()  # does it listen at all? Said once, not per check
         except Unusable as problem:
             self.problem = str(problem)
         return self.problem
+
+    def _import(self) -> None:
+        if launcher.CAN_FORK:
+            self.begin()
+            self._await_zygote()
+        elif self.mode != "program":
+            self.start().close()  # no zygote: a first host says whether the import works
 
     def _await_zygote(self) -> None:
         zygote, output = self.zygote, self.zygote_output
@@ -333,6 +459,8 @@ class StudentServer:
             if event["e"] == "closed":
                 raise Unusable(_("your server's process ended before it could serve: {last}")
                                .format(last=ServerHost.output_of(output) or "?"))
+            if self.mode == "auto":
+                as_program(event, self.has_serve)
             problem = import_problem(event, self.file.name)
             if problem:
                 self._stop_zygote()
@@ -367,13 +495,16 @@ class StudentServer:
 
     def _spawn(self, switch: float = 0.0) -> ServerHost:
         output, stream = self._output_file()
+        command = (launcher.command("run", self.file, "--switch", str(switch))
+                   if self.mode == "program" else
+                   launcher.command("serve", self.file, "--deadline", str(IMPORT_DEADLINE),
+                                    "--switch", str(switch)))
         with stream:
             process, events = launcher.spawn(
-                launcher.command("serve", self.file, "--deadline", str(IMPORT_DEADLINE),
-                                 "--switch", str(switch)),
-                stdin=subprocess.DEVNULL, stdout=stream, stderr=subprocess.STDOUT,
+                command, stdin=subprocess.DEVNULL, stdout=stream, stderr=subprocess.STDOUT,
                 cwd=self.file.parent, env=launcher.environment())
-        return ServerHost(process.pid, EventReader(events), output, self.file.name, process)
+        return ServerHost(process.pid, EventReader(events), output, self.file.name, process,
+                          self.mode, self.has_serve)
 
     def _fork(self, switch: float = 0.0) -> ServerHost:
         assert self.zygote
@@ -386,7 +517,8 @@ class StudentServer:
             os.close(read_end)
             raise Unusable(_("your server did not start within {s:g} s").format(
                 s=READY_WITHIN))
-        return ServerHost(pid, EventReader(os.fdopen(read_end, "rb")), output, self.file.name)
+        return ServerHost(pid, EventReader(os.fdopen(read_end, "rb")), output, self.file.name,
+                          mode=self.mode, has_serve=self.has_serve)
 
     def after_check(self) -> None:
         """End what a check's host left: the zygote's children (it is their subreaper), and

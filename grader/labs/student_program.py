@@ -95,19 +95,21 @@ class StudentProgram:
                 self.zygote.close()
                 self.zygote = None  # new interpreters, then
 
-    def start(self, args: list[str]) -> ProgramProcess:
+    def start(self, args: list[str], connect: int = 0) -> ProgramProcess:
+        """Run it with `args`; `connect`: a port every TCP connection it makes goes to."""
         with self.lock:
             if self.zygote is not None:
-                started = self._fork(args)
+                started = self._fork(args, connect)
                 if started is not None:
                     return started
-            return self._spawn(args)
+            return self._spawn(args, connect)
 
-    def _fork(self, args: list[str]) -> ProgramProcess | None:
+    def _fork(self, args: list[str], connect: int) -> ProgramProcess | None:
         assert self.zygote
         pipes = [os.pipe() for _ in range(4)]  # events, stdin, stdout, stderr
         (events_r, events_w), (in_r, in_w), (out_r, out_w), (err_r, err_w) = pipes
-        pid = self.zygote.fork([events_w, in_r, out_w, err_w], args, STARTED_WITHIN)
+        pid = self.zygote.fork([events_w, in_r, out_w, err_w], {"argv": args, "connect": connect},
+                               STARTED_WITHIN)
         if pid is None:
             for fd in (events_r, in_w, out_r, err_r):
                 os.close(fd)
@@ -115,9 +117,10 @@ class StudentProgram:
         return ProgramProcess(pid, os.fdopen(in_w, "wb"), os.fdopen(out_r, "rb"),
                               os.fdopen(err_r, "rb"), EventReader(os.fdopen(events_r, "rb")))
 
-    def _spawn(self, args: list[str]) -> ProgramProcess:
+    def _spawn(self, args: list[str], connect: int) -> ProgramProcess:
         popen, events = launcher.spawn(
-            [*launcher.command("program", self.file), "--", *args], cwd=self.file.parent,
+            [*launcher.command("program", self.file, "--connect", str(connect)), "--", *args],
+            cwd=self.file.parent,
             env=program_environment(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE)
         assert popen.stdin and popen.stdout and popen.stderr

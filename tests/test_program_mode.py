@@ -1,0 +1,106 @@
+"""Servers and clients written as plain scripts, as the assignment's own are, graded as they are
+(tests/fixtures/scripts: written for these tests in the assignment's style, none copied)."""
+
+from __future__ import annotations
+
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, Run, grader
+
+SCRIPTS = ROOT / "tests" / "fixtures" / "scripts"
+
+
+def submit(tmp_path: Path, script: str, step_folder: str = "04_multi_user") -> Path:
+    """A lessons-like folder holding one script as the step's file."""
+    folder = tmp_path / step_folder
+    folder.mkdir(parents=True, exist_ok=True)
+    name = "client.py" if "client" in step_folder else "server.py"
+    shutil.copy(SCRIPTS / script, folder / name)
+    return tmp_path
+
+
+def grade(root: Path, step: str = "04", *options: str) -> Run:
+    return grader("--dir", str(root), step, "--json", "-", *options)
+
+
+def test_a_correct_script_scores_full_marks_and_is_told_how_it_was_graded(tmp_path) -> None:
+    run = grade(submit(tmp_path, "guarded_server.py"))  # 0.0.0.0:9090, accept loop in __main__
+    assert run.code == 0, run.statuses()
+    step = run.data["steps"][0]
+    assert step["points"] == step["max_points"] == 40
+    (note,) = [n for n in step["notes"] if n.startswith("graded as a program")]
+    assert "no serve(listener)" in note and "line 71" in note  # where its accept() is
+
+
+SEED_STYLE_LOSES = {
+    # framing: one recv() is one message, decoded on its own
+    "two_lines_in_one_recv", "line_in_pieces", "split_utf8_character", "long_line",
+    "survives_invalid_utf8",
+    # a hang-up: recv() returns b'' forever, and the handler spins
+    "tells_others_who_vanished", "tells_others_after_reset", "no_busy_loop", "survives_churn",
+    # a dead socket stops the broadcast, and then the accept loop
+    "broadcast_survives_dead_client", "joins_after_dead_client",
+    # the name is read in the accept loop: a silent client blocks every join
+    "silent_client_blocks_nobody", "uses_threads",
+    # the name is read once
+    "asks_again_after_blank_name",
+}
+
+
+def test_an_assignment_style_server_gets_the_verdicts_its_bugs_deserve(tmp_path) -> None:
+    run = grade(submit(tmp_path, "seed_style_server.py"))  # at import, on port 8080
+    statuses = run.statuses()
+    failed = {name for name, status in statuses.items() if status == "failed"}
+    assert failed == SEED_STYLE_LOSES
+    for what_it_does_right in ("asks_for_name", "tells_others_who_joined", "relays_to_others",
+                               "no_echo_to_sender", "tells_others_who_left",
+                               "closes_after_leave"):
+        assert statuses[what_it_does_right] == "passed"
+    checks = {check["name"]: check for check in run.data["checks"]}
+    assert "recv() is not one message" in checks["two_lines_in_one_recv"]["hint"]
+    assert "b''" in checks["no_busy_loop"]["hint"]
+    assert "accept loop" in checks["silent_client_blocks_nobody"]["hint"]
+    crash = " ".join(pair["value"] for pair in checks["joins_after_dead_client"]["details"])
+    assert "main thread stopped: server.py:" in crash  # the student's own line, and error:
+    assert "BrokenPipeError" in crash or "ConnectionResetError" in crash
+    note = run.data["steps"][0]["notes"][0]
+    assert "starts its server when imported" in note and "__main__" in note
+
+
+@pytest.mark.parametrize("script, says", [
+    ("asks_for_port.py", ["input()", "line 4", "sys.argv"]),
+    ("exits_at_once.py", ["code 2", "usage: server.py PORT"]),
+    ("needs_sibling.py", ["chat_helpers", "hand in chat_helpers.py"]),
+    ("udp_server.py", ["UDP", "SOCK_STREAM"]),
+])
+def test_a_script_that_cannot_serve_gets_one_line_saying_why(script, says, tmp_path) -> None:
+    run = grade(submit(tmp_path, script))
+    step = run.data["steps"][0]
+    assert run.code == 1 and step["status"] == "unusable" and run.data["checks"] == []
+    for words in says:
+        assert words in step["problem"], step["problem"]
+
+
+def test_a_client_with_its_address_hard_coded_talks_to_the_checks_server(tmp_path) -> None:
+    run = grade(submit(tmp_path, "hardcoded_client.py", "05_client"), "05")
+    assert run.code == 0, {k: v for k, v in run.statuses().items() if v != "passed"}
+
+
+def test_mode_serve_insists_on_serve_and_mode_program_runs_the_solution(tmp_path) -> None:
+    strict = grade(submit(tmp_path, "guarded_server.py"), "04", "--mode", "serve")
+    assert "no serve(listener)" in strict.data["steps"][0]["problem"]
+    as_program = grader("--solutions", "04", "--mode", "program", "--json", "-")
+    assert as_program.code == 0, as_program.statuses()  # its main() on DEFAULT_PORT, redirected
+    assert not as_program.data["steps"][0]["notes"]  # asked for: nothing to explain
+
+
+def test_scripts_on_one_fixed_port_graded_at_the_same_time_do_not_meet(tmp_path) -> None:
+    roots = [submit(tmp_path / str(n), "seed_style_server.py") for n in range(2)]
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(grade, roots))
+    for run in runs:
+        failed = {name for name, status in run.statuses().items() if status == "failed"}
+        assert failed == SEED_STYLE_LOSES
