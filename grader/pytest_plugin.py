@@ -161,7 +161,8 @@ def server(request: pytest.FixtureRequest) -> Iterator:
     if code.problem:
         raise CheckFailed(code.problem)
     try:
-        session = Session(code.start(switch=RACE_SWITCH_INTERVAL if check.races else 0.0))
+        session = Session(code.start(switch=RACE_SWITCH_INTERVAL if check.races else 0.0),
+                          code.wire)
     except Unusable as problem:
         raise CheckFailed(str(problem)) from None
     request.node.lab = session

@@ -70,6 +70,20 @@ def test_an_assignment_style_server_gets_the_verdicts_its_bugs_deserve(tmp_path)
     assert "starts its server when imported" in note and "__main__" in note
 
 
+def test_a_server_that_ends_no_line_with_newline_is_judged_on_the_rest(tmp_path) -> None:
+    run = grade(submit(tmp_path, "unframed_server.py"))  # as the assignment's sample does
+    statuses = run.statuses()
+    checks = {check["name"]: check for check in run.data["checks"]}
+    assert statuses["ends_lines_with_newline"] == "failed"
+    assert "no '\\n' at its end" in checks["ends_lines_with_newline"]["message"]
+    for what_it_does_right in ("asks_for_name", "relays_to_others", "prefixes_sender_name",
+                               "no_echo_to_sender", "no_notice_to_newcomer"):
+        assert statuses[what_it_does_right] == "passed", checks[what_it_does_right]
+    for bug in ("two_lines_in_one_recv", "split_utf8_character", "no_busy_loop",
+                "broadcast_survives_dead_client", "silent_client_blocks_nobody"):
+        assert statuses[bug] == "failed"
+
+
 @pytest.mark.parametrize("script, says", [
     ("asks_for_port.py", ["input()", "line 4", "sys.argv"]),
     ("exits_at_once.py", ["code 2", "usage: server.py PORT"]),

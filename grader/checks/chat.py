@@ -14,18 +14,34 @@ from collections import Counter
 
 from ..i18n import _
 from ..labs.chat_session import Session, relayed
-from ..labs.driver import CheckFailed, Client, shorten
+from ..labs.driver import WAIT, CheckFailed, Client, shorten
 from ..protocol import LEAVE, MAX_LINE_BYTES, PROMPT, joined, left, message
 from .registry import check
 
 # -- the prompt and the name ------------------------------------------------------------------
 
 
-@check("03", points=2)
+@check("03", points=1)
 @check("04", points=1)
 def asks_for_name(server: Session) -> None:
     """asks a new client for its name"""
     server.arrive("alice")
+
+
+@check("03", points=1, after="asks_for_name")
+@check("04", points=1, after="asks_for_name")
+def ends_lines_with_newline(server: Session) -> None:
+    """ends each line it sends with '\\n', the prompt too"""
+    alice = server.connect("alice", framed=True)  # reads lines by their "\n" only
+    if alice.wait_for(PROMPT, within=WAIT):
+        return
+    raise CheckFailed(
+        _("your prompt has no '\\n' at its end, so a client cannot tell where it ends"),
+        [(_("{who} expected:").format(who="alice"), shorten(PROMPT + "\n")),
+         (_("{who} received:").format(who="alice"),
+          shorten(alice.buffer.decode("utf-8", errors="replace")))],
+        _("end every line you send with '\\n': a client reads up to it. Without it, two "
+          "messages sent close together arrive as one."))
 
 
 @check("03", points=1, after="asks_for_name")
@@ -165,7 +181,7 @@ def unnamed_client_gets_nothing(server: Session) -> None:
 
 
 @check("03", points=2, after="relays_both_ways")
-@check("04", points=2, after="relays_to_others")
+@check("04", points=1, after="relays_to_others")
 def two_lines_in_one_recv(server: Session) -> None:
     """keeps two messages apart when they arrive in one recv()"""
     alice, bob = server.join("alice", "bob")

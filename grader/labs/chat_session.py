@@ -26,8 +26,11 @@ def relayed(name: str, text: str) -> Like:
 class Session:
     """One check's server and its clients. Use as a context manager."""
 
-    def __init__(self, host: ServerHost):
+    def __init__(self, host: ServerHost, wire: dict | None = None):
         self.host = host
+        # What this step's server was seen to do, shared by its checks: "unframed" when its
+        # prompt came without "\n" (then every client of ours reads and sends unframed).
+        self.wire = wire if wire is not None else {}
         self.clients: list[Client] = []
         self.address = host.address
         self.notices_missing = False  # then join() waits a moment instead of for notices
@@ -39,12 +42,14 @@ class Session:
         return self.host.crashes
 
     # -- what checks use --------------------------------------------------------------------
-    def connect(self, name: str) -> Client:
+    def connect(self, name: str, framed: bool = False) -> Client:
+        """A client; `framed`: one that reads lines by their "\n" only, whatever was learned."""
         try:
             client = Client.connect(name, self.address)
         except OSError as error:
             raise CheckFailed(_("{who} could not connect to your server").format(who=name),
                               [("", str(error))]) from None
+        client.unframed = self.wire.get("unframed", False) and not framed
         self.clients.append(client)
         return client
 
@@ -58,7 +63,12 @@ class Session:
                          who=waiting[0])
         else:
             hint = _("send the prompt as soon as a client connects.")
+        client.bare = protocol.PROMPT.encode(protocol.ENCODING)  # a prompt without "\n": learn
         client.expect(protocol.PROMPT, hint=hint)
+        if client.saw_bare:  # ends_lines_with_newline judges it; the others go on unframed
+            self.wire["unframed"] = True
+            for one in self.clients:
+                one.unframed = True
         return client
 
     def join(self, *names: str, members: list[Client] | None = None) -> list[Client]:

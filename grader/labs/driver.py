@@ -19,6 +19,7 @@ WAIT = 1.0  # how long an expected line may take
 QUIET = 0.3  # how long "nothing arrives" is watched; sparingly: prefer a later line as proof
 MAX_SHOWN = 72  # longer values are shortened in the middle
 REPLACEMENT = "\ufffd"  # what decode(errors="replace") puts where a character was cut
+GAP = 0.05  # unframed: a pause this long ends a message that has no "\n"
 
 
 class Like:
@@ -80,6 +81,11 @@ class Client:
         self.received: list[str] = []  # every complete line, for the transcript
         self.sent: list[str] = []  # what was sent, as shown
         self.sent_lines: list[str] = []  # the lines sent, as text: to read the symptoms
+        # Unframed: the server ends no line with "\n" (the assignment's own sample does not).
+        # Then a pause ends a message, and ours go without "\n", one send each, apart.
+        self.unframed = False
+        self.bare = b""  # a line that may come without "\n" (the prompt): see _read_new
+        self.saw_bare = False  # it did
 
     @classmethod
     def connect(cls, name: str, address: tuple[str, int]) -> Client:
@@ -87,8 +93,15 @@ class Client:
 
     # -- sending ------------------------------------------------------------------------------
     def send(self, *lines: str) -> None:
-        """Send each line with its "\\n", all in one sendall()."""
-        self.send_raw("".join(line + NEWLINE for line in lines).encode(ENCODING))
+        """Send each line with its "\\n", all in one sendall() (unframed: each on its own)."""
+        if not self.unframed:
+            self.send_raw("".join(line + NEWLINE for line in lines).encode(ENCODING))
+            return
+        for n, line in enumerate(lines):
+            if n:
+                time.sleep(GAP)  # so that each arrives in a recv() of its own
+            self.send_raw(line.encode(ENCODING))
+            self.sent_lines.append(line)
 
     def send_raw(self, data: bytes) -> None:
         self.sent.append(shorten(data))
@@ -116,10 +129,15 @@ class Client:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or self.closed_by_server:
                 return None
-            self.sock.settimeout(remaining)
+            pending = bool(self.buffer) and (self.unframed or self.buffer.strip() == self.bare)
+            self.sock.settimeout(min(remaining, GAP) if pending else remaining)
             try:
                 data = self.sock.recv(65_536)
             except socket.timeout:
+                if pending:  # a whole message, without its "\n"
+                    self.saw_bare = self.saw_bare or not self.unframed
+                    self.buffer += b"\n"
+                    continue
                 return None
             except OSError:
                 data = b""

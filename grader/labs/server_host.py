@@ -391,6 +391,7 @@ class StudentServer:
         self.scratch = Path(tempfile.mkdtemp(prefix="grader-host-"))
         self.problem = ""
         self.note = ""  # said once for the step, e.g. that it was graded as a program
+        self.wire: dict = {}  # what its checks learned of how it speaks (chat_session.Session)
         try:
             self.has_serve = defines(read_source(self.file), "serve")
         except Unusable:
