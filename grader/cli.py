@@ -6,13 +6,14 @@ import argparse
 import locale
 import os
 import sys
+import time
 from pathlib import Path
 
 from . import i18n
 from .i18n import _
 from .manifest import steps
-from .plan import Plan, lessons_folder, select_steps
-from .render import json_out, terminal
+from .plan import Plan, lessons_folder, select_steps, student_files
+from .render import gradescope, json_out, terminal
 from .supervisor import grade
 
 KIT_HOME = Path(__file__).resolve().parent.parent
@@ -24,32 +25,62 @@ def main(argv: list[str] | None = None) -> int:
             stream.reconfigure(errors="replace")
     argv = sys.argv[1:] if argv is None else argv
     i18n.set_language(choose_language(argv))
+    if argv[:1] == ["batch"]:
+        from . import batch
+
+        return batch.main(argv[1:])
+    if argv[:1] in (["classroom"], ["dist"]):
+        from . import classroom
+
+        return classroom.main(argv[1:], argv[0])
+    if argv[:1] == ["gradescope"]:
+        from . import gradescope as on_gradescope
+
+        return on_gradescope.main(argv[1:])
     args = parser().parse_args(argv)
     try:
-        selected = select_steps(args.steps)
-        root = find_root(args)
+        if args.file:
+            root, chosen = one_file(args.file, args.steps)
+        else:
+            root = find_root(args)
+            chosen = [(step, step.path_in(root)) for step in select_steps(args.steps)]
+        if args.format == "gradescope" and not args.json:
+            args.json = "results.json"  # where Gradescope's run_autograder would look
         json_file = _json_target(args.json)
     except LookupError as error:
         print(f"grader: {error}", file=sys.stderr)
         return 2
-    plan = Plan(root, tuple((step, step.path_in(root)) for step in selected), args.mode)
+    plan = Plan(root, tuple(chosen), args.mode)
     if args.json != "-":
-        sys.stdout.write(terminal.heading(plan.root, sys.stdout))
+        sys.stdout.write(terminal.heading(plan.steps[0][1] if args.file else plan.root,
+                                          sys.stdout))
         sys.stdout.flush()
+    started = time.monotonic()
     try:
         report = grade(plan)
     except KeyboardInterrupt:
         print(_("grader: stopped (Ctrl-C); nothing is left running."), file=sys.stderr)
         return 130
+    except Exception as error:  # the grader's own failure: a platform still gets a result
+        if args.format == "gradescope":
+            _write(json_file, gradescope.render(None, time.monotonic() - started, _(
+                "the grader itself failed ({error}); your code was not judged").format(
+                    error=f"{type(error).__name__}: {error}")))
+        raise
     if args.json:
-        text = json_out.render(report)
-        if json_file is None:
-            sys.stdout.write(text)
-        else:
-            json_file.write_text(text, encoding="utf-8")
+        text = (gradescope.render(report, time.monotonic() - started)
+                if args.format == "gradescope" else json_out.render(report))
+        _write(json_file, text)
     if args.json != "-":
         sys.stdout.write(terminal.render(report, sys.stdout, again=_again(args)))
     return 0 if report.passed else 1
+
+
+def _write(target: Path | None, text: str) -> None:
+    if target is None:
+        sys.stdout.write(text)
+    else:
+        target.write_text(text, encoding="utf-8")
 
 
 def _json_target(value: str | None) -> Path | None:
@@ -65,7 +96,8 @@ def _json_target(value: str | None) -> Path | None:
 
 def _again(args: argparse.Namespace) -> str:
     """The options to repeat in 'run `grader 04 …` again' (where to look, what language)."""
-    where = ["--solutions"] if args.solutions else ["--dir", str(args.dir)] if args.dir else []
+    where = (["--solutions"] if args.solutions else ["--dir", str(args.dir)] if args.dir else
+             ["--file", str(args.file)] if args.file else [])
     return " ".join(where)
 
 
@@ -83,6 +115,8 @@ def parser() -> argparse.ArgumentParser:
                        help=_("grade the reference solutions instead of your lessons"))
     where.add_argument("--dir", type=Path, metavar="PATH",
                        help=_("grade the steps in PATH (laid out like lessons/)"))
+    where.add_argument("--file", type=Path, metavar="FILE",
+                       help=_("grade one file as the step given, e.g. grader 04 --file chat.py"))
     p.add_argument("--json", metavar="FILE",
                    help=_("also write the results as JSON to FILE (- for standard output)"))
     p.add_argument("--mode", choices=("auto", "serve", "program"), default="auto",
@@ -90,6 +124,9 @@ def parser() -> argparse.ArgumentParser:
                    help=_("how to run a server: 'serve' calls its serve(listener), 'program' "
                           "runs it as python server.py, 'auto' (the default) serve() where "
                           "there is one"))
+    p.add_argument("--format", choices=("json", "gradescope"), default="json",
+                   help=_("what --json writes: the kit's report, or Gradescope's results.json "
+                          "(then ./results.json unless --json says where)"))
     p.add_argument("--lang", choices=i18n.LANGUAGES,
                    help=_("language of the output (default: GRADER_LANG, then your system's)"))
     return p
@@ -116,6 +153,21 @@ def choose_language(argv: list[str]) -> str:
         if candidate.lower().startswith("russian"):  # Windows: 'Russian_Russia'
             return "ru"
     return "en"
+
+
+def one_file(path: Path, wanted: list[str]) -> tuple[Path, list]:
+    """--file: the folder it is in, and the one step it is graded as (given, or its folder's)."""
+    path = Path(os.path.abspath(path))
+    if not path.is_file():
+        raise LookupError(_("{path} is not a file").format(path=path))
+    if len(wanted) > 1:
+        raise LookupError(_("one file is one step: give a single step, e.g. grader 04 --file "
+                            "{path}").format(path=path))
+    try:
+        return path.parent, student_files(path, wanted)
+    except LookupError:
+        raise LookupError(_("which step is {path}? Give it, e.g. grader 04 --file {path}").format(
+            path=path)) from None
 
 
 def find_root(args: argparse.Namespace) -> Path:

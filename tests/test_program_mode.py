@@ -71,7 +71,12 @@ def test_an_assignment_style_server_gets_the_verdicts_its_bugs_deserve(tmp_path)
 
 
 def test_a_server_that_ends_no_line_with_newline_is_judged_on_the_rest(tmp_path) -> None:
-    run = grade(submit(tmp_path, "unframed_server.py"))  # as the assignment's sample does
+    # The assignment-style server, but ending no line it sends with "\n", as the sample does.
+    root = submit(tmp_path, "seed_style_server.py")
+    server = root / "04_multi_user" / "server.py"
+    server.write_text(server.read_text(encoding="utf-8").replace('\\n"', '"'), encoding="utf-8")
+    assert "\\n" not in server.read_text(encoding="utf-8")
+    run = grade(root)
     statuses = run.statuses()
     checks = {check["name"]: check for check in run.data["checks"]}
     assert statuses["ends_lines_with_newline"] == "failed"
@@ -118,3 +123,15 @@ def test_scripts_on_one_fixed_port_graded_at_the_same_time_do_not_meet(tmp_path)
     for run in runs:
         failed = {name for name, status in run.statuses().items() if status == "failed"}
         assert failed == SEED_STYLE_LOSES
+
+
+def test_one_file_of_any_name_is_graded_as_the_step_given(tmp_path) -> None:
+    shutil.copy(SCRIPTS / "guarded_server.py", tmp_path / "my_chat.py")
+    run = grader("04", "--file", str(tmp_path / "my_chat.py"), cwd=tmp_path)
+    assert run.code == 0 and run.stdout.startswith("Grading my_chat.py"), run.stdout
+    assert "40/40" in run.stdout
+    for wrong, says in ([("--file", "my_chat.py"), "which step is"],
+                        [("03", "04", "--file", "my_chat.py"), "one file is one step"],
+                        [("04", "--file", "missing.py"), "is not a file"]):
+        run = grader(*wrong, cwd=tmp_path)
+        assert run.code == 2 and says in run.stderr, run.stderr

@@ -274,6 +274,7 @@ class Waits:
                 kind.select = self.counted(kind.select)
         time.sleep = self.counted(time.sleep)
         threading.Condition.wait = self.counted(threading.Condition.wait)  # Event, Queue
+        threading.Thread.join = self.counted(threading.Thread.join)  # a main that waits
 
 
 WAITS = Waits()
@@ -478,10 +479,12 @@ def _fresh_stdio() -> None:
                                        closefd=False, buffering=1)
 
 
-# -- program mode -----------------------------------------------------------------------------
-def run_program(path: str, args: list, events: Events) -> None:
+# -- program and run modes --------------------------------------------------------------------
+def run_program(path: str, args: list, events: Events, server: bool = False) -> None:
     """Run the file as `python FILE ARGS` would, and say first what it will exit with (a
-    forked host has no parent that hears its exit code)."""
+    forked host has no parent that hears its exit code). `server`: a server written as a
+    script (run mode), whose main thread's crash is reported like a thread's, and which
+    may go on serving in its threads after its main code returns."""
     sys.argv = [path, *args]
     try:
         runpy.run_path(path, run_name="__main__")
@@ -489,31 +492,21 @@ def run_program(path: str, args: list, events: Events) -> None:
         code = error.code
         events.send("exiting", code=code if isinstance(code, int) else int(code is not None))
         raise
-    except BaseException:
+    except BaseException as error:  # noqa: B036 - whatever the student's code raises
+        if server:
+            events.send("main_crash", **error_of(error, path))
         events.send("exiting", code=1)
         raise  # Python prints the traceback, as it would
-    events.send("exiting", code=0)
+    events.send("main_returned" if server else "exiting", code=0)
 
 
-# -- run mode: a server written as a script ------------------------------------------------------
 def run_server_program(path: str, events: Events, switch: float) -> None:
     """`python FILE` with an empty stdin; the grader takes the first listen() as ready, and
     this process's questions are answered on a thread of their own."""
     report_thread_crashes(path, events, switch)
     threading.Thread(target=answer_quiet_questions, args=(events,), daemon=True,
                      name="host-questions").start()
-    sys.argv = [path]
-    try:
-        runpy.run_path(path, run_name="__main__")
-    except SystemExit as error:
-        code = error.code
-        events.send("exiting", code=code if isinstance(code, int) else int(code is not None))
-        raise
-    except BaseException as error:  # noqa: B036 - whatever the student's code raises
-        events.send("main_crash", **error_of(error, path))
-        events.send("exiting", code=1)
-        raise  # Python prints the traceback, as it would
-    events.send("main_returned")  # its threads may go on serving
+    run_program(path, [], events, server=True)
 
 
 def main(argv: list) -> None:

@@ -33,18 +33,18 @@ class Style:
 
 
 def heading(folder: Path, stream: TextIO) -> str:
-    """The first line: which folder is graded (before grading starts)."""
+    """The first line: which folder (or file) is graded, before grading starts."""
     return Style(stream).paint(_("Grading {folder}").format(folder=_shown_path(folder)),
                                "2") + "\n\n"
 
 
 def _shown_path(folder: Path) -> str:
-    """Relative to here when below it; always ending in a separator, so it reads as a folder."""
+    """Relative to here when below it; a folder ends in a separator, so it reads as one."""
     try:
         shown = str(folder.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         shown = str(folder)
-    return shown.rstrip("/\\") + os.sep
+    return shown if folder.is_file() else shown.rstrip("/\\") + os.sep
 
 
 def render(report: Report, stream: TextIO, again: str = "") -> str:

@@ -1,0 +1,306 @@
+"""`grader batch SUBMISSIONS`: a whole class, one student per entry, graded in parallel.
+
+An entry is a folder laid out like lessons/ (or a repository with lessons/ inside), one .py file
+(graded as the step its name gives, e.g. ivanov_04.py, or --step), or a .zip of either. Each
+student is one `grader` run in a process of its own, bounded in time: a broken, hanging or
+hostile submission costs its own row, never the batch. Writes, in --out:
+grades.csv (a row per student), students/NAME.json (the versioned report), report.html.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import i18n, processes
+from .i18n import _
+from .manifest import steps
+
+STUDENT_DEADLINE = 300.0  # seconds for one student's run, all steps; then it is ended
+MAX_UNZIPPED = 50 << 20  # bytes a submission's .zip may hold
+STEP_IN_NAME = re.compile(r"(?<!\d)0?([1-9])(?!\d)")
+
+
+@dataclass
+class Entry:
+    """One student's submission, and what grading it gave."""
+
+    name: str
+    path: Path
+    problem: str = ""  # why it could not be graded at all
+    reports: list[dict] = field(default_factory=list)  # one per run (--repeat)
+    seconds: float = 0.0
+
+    @property
+    def report(self) -> dict | None:
+        return self.reports[0] if self.reports else None
+
+    def unstable(self) -> list[str]:
+        """Checks whose verdict changed between runs: 'step::name'."""
+        seen: dict[str, set[str]] = {}
+        for report in self.reports:
+            for check in report.get("checks", []):
+                seen.setdefault(f"{check['step']}::{check['name']}", set()).add(check["status"])
+        return sorted(name for name, statuses in seen.items() if len(statuses) > 1)
+
+
+def main(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    wanted = [step for step in steps() if not args.step or step.id in
+              {s.zfill(2) for s in args.step}]
+    entries = find_entries(args.submissions)
+    if not entries:
+        print(_("grader batch: no submissions in {path}").format(path=args.submissions),
+              file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    (out / "students").mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="grader-batch-") as scratch:
+        started = time.monotonic()
+        progress = Progress(len(entries) * args.repeat, sys.stderr)
+        jobs = args.jobs or max(1, (os.cpu_count() or 2))
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            list(pool.map(lambda entry: grade_entry(entry, wanted, args, Path(scratch), progress),
+                          entries))
+        progress.finish()
+        seconds = time.monotonic() - started
+    for entry in entries:
+        if entry.report is not None:
+            (out / "students" / f"{entry.name}.json").write_text(
+                json.dumps(entry.report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    write_csv(out / "grades.csv", entries, wanted)
+    from .render import class_report
+
+    (out / "report.html").write_text(class_report.render(entries, wanted, seconds),
+                                     encoding="utf-8")
+    print(summary(entries, seconds, out))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="grader batch",
+        description=_("Grade a whole class: each entry of SUBMISSIONS is one student (a folder "
+                      "like lessons/, a repository with lessons/ inside, one .py file, or a "
+                      ".zip of these)."))
+    p.add_argument("submissions", type=Path, metavar="SUBMISSIONS")
+    p.add_argument("--out", default="grades", metavar="DIR",
+                   help=_("where to write grades.csv, students/*.json and report.html "
+                          "(default: ./grades)"))
+    p.add_argument("--step", action="append", default=[], metavar="ID",
+                   help=_("grade only this step (repeat for more); a single .py file needs "
+                          "it unless its name says which step it is"))
+    p.add_argument("--jobs", type=int, default=0, metavar="N",
+                   help=_("students graded at the same time (default: one per core)"))
+    p.add_argument("--repeat", type=int, default=1, metavar="N",
+                   help=_("grade each student N times and name any check whose verdict "
+                          "changed"))
+    p.add_argument("--mode", choices=("auto", "serve", "program"), default="auto",
+                   metavar="MODE", help=_("how to run a server, as for grader"))
+    p.add_argument("--lang", choices=i18n.LANGUAGES, default=None,
+                   help=_("language of the feedback in the reports"))
+    return p
+
+
+# -- finding the students --------------------------------------------------------------------
+def find_entries(folder: Path) -> list[Entry]:
+    """One entry per visible item of `folder`, sorted by name."""
+    if not folder.is_dir():
+        return []
+    return [Entry(_safe_name(path), path) for path in sorted(folder.iterdir())
+            if not path.name.startswith(".") and (path.is_dir() or path.suffix in (".py", ".zip"))]
+
+
+def _safe_name(path: Path) -> str:
+    name = path.stem if path.is_file() else path.name
+    return re.sub(r"[^\w.-]+", "_", name).strip("._") or "student"
+
+
+def grader_args(entry: Entry, wanted: list, scratch: Path, step_given: list[str]) -> list[str]:
+    """What to pass `grader` for this entry; raises LookupError when it cannot be graded."""
+    path = entry.path
+    if path.suffix == ".zip":
+        path = unzip(path, scratch / entry.name)
+    if path.is_dir():
+        files = [p for p in path.iterdir() if not p.name.startswith(".")]
+        if len(files) == 1 and files[0].is_dir() and not _has_steps(path):
+            path = files[0]  # a .zip with one folder inside
+        elif len(files) == 1 and files[0].suffix == ".py":
+            path = files[0]
+    if path.is_dir():
+        return ["--dir", str(path), *[step.id for step in wanted]]
+    if path.suffix != ".py":
+        raise LookupError(_("not a folder, a .py file or a .zip"))
+    named = [step.id for step in steps() if step.id in
+             {m.group(1).zfill(2) for m in STEP_IN_NAME.finditer(path.stem)}]
+    chosen = [s.zfill(2) for s in step_given] or named
+    if len(chosen) != 1:
+        raise LookupError(_("which step is {file}? Name it like ivanov_04.py, or give "
+                            "--step").format(file=path.name))
+    return [chosen[0], "--file", str(path)]
+
+
+def _has_steps(folder: Path) -> bool:
+    return any((folder / step.folder).is_dir() or (folder / "lessons" / step.folder).is_dir()
+               for step in steps())
+
+
+def unzip(archive: Path, target: Path) -> Path:
+    """Extract a submission's .zip, refusing paths that leave `target` and oversized ones."""
+    try:
+        with zipfile.ZipFile(archive) as zipped:
+            members = zipped.infolist()
+            if sum(member.file_size for member in members) > MAX_UNZIPPED:
+                raise LookupError(_("the .zip holds more than {n} MB").format(
+                    n=MAX_UNZIPPED >> 20))
+            root = target.resolve()
+            for member in members:
+                where = (target / member.filename).resolve()
+                if root not in (where, *where.parents):
+                    raise LookupError(_("the .zip has a path outside itself: {name}").format(
+                        name=member.filename))
+            zipped.extractall(target)
+    except zipfile.BadZipFile:
+        raise LookupError(_("not a .zip file that can be opened")) from None
+    return target
+
+
+# -- grading ---------------------------------------------------------------------------------
+def grade_entry(entry: Entry, wanted: list, args: argparse.Namespace, scratch: Path,
+                progress: Progress) -> None:
+    started = time.monotonic()
+    try:
+        options = grader_args(entry, wanted, scratch, args.step)
+    except LookupError as problem:
+        entry.problem = str(problem)
+        progress.advance(args.repeat, failed=True)
+        return
+    for run in range(args.repeat):
+        report, problem = run_grader(options, scratch / f"{entry.name}-{run}.json", args)
+        if report is not None:
+            report["folder"] = str(entry.path)  # not the scratch copy it was unpacked into
+            entry.reports.append(report)
+        else:
+            entry.problem = problem
+        progress.advance(1, failed=report is None or not report.get("passed"))
+    entry.seconds = round((time.monotonic() - started) / args.repeat, 2)
+
+
+def run_grader(options: list[str], json_file: Path,
+               args: argparse.Namespace) -> tuple[dict | None, str]:
+    """One `grader` run; its report, or why there is none."""
+    command = [sys.executable, "-m", "grader", *options, "--mode", args.mode,
+               "--json", str(json_file)]
+    env = dict(os.environ, GRADER_LANG=args.lang or os.environ.get("GRADER_LANG", "en"),
+               NO_COLOR="1")
+    process = processes.start(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, env=env)
+    try:
+        _out, err = process.communicate(timeout=STUDENT_DEADLINE)
+    except subprocess.TimeoutExpired:
+        processes.end_tree(process.pid)
+        process.wait()
+        return None, _("grading did not end within {s:g} s").format(s=STUDENT_DEADLINE)
+    try:
+        return json.loads(json_file.read_text(encoding="utf-8")), ""
+    except (OSError, ValueError):
+        last = err.decode("utf-8", errors="replace").strip().splitlines()[-1:]
+        return None, (last[0] if last else
+                      _("the grader gave no report (exit code {code})").format(
+                          code=process.returncode))
+
+
+class Progress:
+    """'graded 12/30, 3 failing, about 8 s left' on one line of a terminal; silent elsewhere."""
+
+    def __init__(self, total: int, stream) -> None:
+        self.total, self.done, self.failed = total, 0, 0
+        self.stream = stream
+        self.shown = hasattr(stream, "isatty") and stream.isatty()
+        self.started = time.monotonic()
+        self.lock = threading.Lock()
+
+    def advance(self, runs: int, failed: bool) -> None:
+        with self.lock:
+            self.done += runs
+            self.failed += failed
+            if self.shown:
+                spent = time.monotonic() - self.started
+                left = spent / self.done * (self.total - self.done) if self.done else 0
+                self.stream.write("\r" + _("graded {done}/{total}, {failed} not passing, about "
+                                           "{left:.0f} s left").format(
+                    done=self.done, total=self.total, failed=self.failed, left=left) + "   ")
+                self.stream.flush()
+
+    def finish(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+# -- writing ---------------------------------------------------------------------------------
+def points_by_step(entry: Entry) -> dict[str, int]:
+    report = entry.report
+    return {step["id"]: step["points"] for step in report["steps"]} if report else {}
+
+
+def failed_checks(entry: Entry) -> list[str]:
+    report = entry.report
+    return [f"{check['step']}::{check['name']}" for check in report["checks"]
+            if check["status"] != "passed"] if report else []
+
+
+def write_csv(path: Path, entries: list[Entry], wanted: list) -> None:
+    """A row per student; the same columns in the same order every time."""
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["student", *[step.id for step in wanted], "total", "max", "failed",
+                         "problem", "unstable", "seconds"])
+        for entry in entries:
+            points = points_by_step(entry)
+            report = entry.report or {}
+            writer.writerow([entry.name, *[points.get(step.id, 0) for step in wanted],
+                             report.get("score", 0),
+                             report.get("max_score", sum(step.points for step in wanted)),
+                             " ".join(failed_checks(entry)), entry.problem or _problems(report),
+                             " ".join(entry.unstable()), entry.seconds])
+
+
+def _problems(report: dict) -> str:
+    return " / ".join(f"{step['id']}: {step['problem']}" for step in report.get("steps", [])
+                      if step.get("problem"))
+
+
+def summary(entries: list[Entry], seconds: float, out: Path) -> str:
+    graded = [entry for entry in entries if entry.report is not None]
+    passing = sum(1 for entry in graded if entry.report and entry.report.get("passed"))
+    lines = [_("{n} students in {s:.1f} s: {passing} passing everything, {failing} not, {bad} "
+               "not graded").format(n=len(entries), s=seconds, passing=passing,
+                                    failing=len(graded) - passing,
+                                    bad=len(entries) - len(graded))]
+    common = Counter(name for entry in graded for name in failed_checks(entry)).most_common(3)
+    if common:
+        lines.append(_("failed most: {checks}").format(
+            checks=", ".join(f"{name} ({n})" for name, n in common)))
+    for entry in entries:
+        changed = entry.unstable()
+        if changed:
+            lines.append(_("{student}: verdict changed between runs: {checks}").format(
+                student=entry.name, checks=", ".join(changed)))
+    lines.append(_("written: {csv}, {json}, {html}").format(
+        csv=out / "grades.csv", json=out / "students", html=out / "report.html"))
+    return "\n".join(lines)
+

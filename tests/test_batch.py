@@ -1,0 +1,142 @@
+"""`grader batch`: a class graded in one command, each student contained, the results written as
+a CSV, one report per student, and a page for the instructor."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import zipfile
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from conftest import REPORT, ROOT, grader
+from fixtures.bugs import BUGS
+
+SCRIPTS = ROOT / "tests" / "fixtures" / "scripts"
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory) -> Path:
+    """A class of six, each kind of entry once, graded on step 04 (and 01 where it has one)."""
+    root = tmp_path_factory.mktemp("class")
+    room = root / "submissions"
+    room.mkdir()
+    shutil.copytree(ROOT / "solutions", room / "anna")  # a lessons-like folder
+    repo = room / "boris" / "lessons"  # a repository with lessons/ inside
+    shutil.copytree(ROOT / "solutions" / "04_multi_user", repo / "04_multi_user")
+    shutil.copy(SCRIPTS / "guarded_server.py", room / "vera_04.py")  # a file naming its step
+    shutil.copy(SCRIPTS / "guarded_server.py", room / "gleb.py")  # a file naming none: --step
+    bug = BUGS["no_framing"]
+    with zipfile.ZipFile(room / "dima.zip", "w") as zipped:  # a .zip with one folder inside
+        zipped.writestr(f"dima/{bug.step_folder}/server.py", bug.source())
+    (room / "egor.zip").write_bytes(b"not a zip at all")
+    out = root / "grades"
+    run = grader("batch", str(room), "--step", "04", "--out", str(out), timeout=300)
+    assert run.code == 0, run.stderr
+    assert "6 students" in run.stdout
+    return out
+
+
+def rows(out: Path) -> dict[str, dict[str, str]]:
+    with (out / "grades.csv").open(encoding="utf-8", newline="") as f:
+        return {row["student"]: row for row in csv.DictReader(f)}
+
+
+def test_each_kind_of_submission_gets_its_row(graded_class: Path) -> None:
+    table = rows(graded_class)
+    assert list(table) == ["anna", "boris", "dima", "egor", "gleb", "vera_04"]  # sorted, stable
+    assert [table[name]["04"] for name in ("anna", "boris", "gleb", "vera_04")] == ["40"] * 4
+    assert int(table["dima"]["04"]) < 40
+    assert "04::two_lines_in_one_recv" in table["dima"]["failed"].split()
+    assert "not a .zip" in table["egor"]["problem"]
+    with (graded_class / "grades.csv").open(encoding="utf-8") as f:
+        header = f.readline().strip()
+    assert header == "student,04,total,max,failed,problem,unstable,seconds"
+
+
+def test_every_graded_student_has_a_valid_report(graded_class: Path) -> None:
+    reports = sorted((graded_class / "students").glob("*.json"))
+    assert [p.stem for p in reports] == ["anna", "boris", "dima", "gleb", "vera_04"]
+    for path in reports:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        REPORT.validate(data)
+        assert "grader-batch-" not in data["folder"]  # the submission, not a scratch copy
+
+
+class Page(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.text: list[str] = []
+        self.ids: list[str] = []
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag, attrs) -> None:
+        values = dict(attrs)
+        if "id" in values:
+            self.ids.append(values["id"] or "")
+        for name in ("src", "href"):
+            if values.get(name):
+                self.links.append(values[name] or "")
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def test_the_report_page_shows_what_the_class_misunderstood(graded_class: Path) -> None:
+    html = (graded_class / "report.html").read_text(encoding="utf-8")
+    page = Page()
+    page.feed(html)
+    text = " ".join(page.text)
+    assert page.ids == ["scores", "checks", "slowest", "students"]
+    assert page.links == []  # self-contained: nothing fetched from anywhere
+    assert "keeps two messages apart when they arrive in one recv()" in text
+    assert "dima: " in text and "egor: not a .zip" in text
+    assert "hint:" in text  # the feedback the student saw
+
+
+@pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
+def test_the_report_page_renders_in_a_browser(graded_class: Path, tmp_path: Path) -> None:
+    done = subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path}", "--dump-dom", (graded_class / "report.html").as_uri()],
+        capture_output=True, text=True, timeout=60)
+    assert "What the class misunderstood" in done.stdout
+    assert done.stdout.count("<details>") == 6
+
+
+def test_repeat_names_a_check_whose_verdict_changed(tmp_path: Path) -> None:
+    room = tmp_path / "room"
+    folder = room / "flaky" / "01_echo"
+    folder.mkdir(parents=True)
+    # Echoes, or not, by a coin tossed each time it starts: the same code, two verdicts.
+    folder.joinpath("server.py").write_text(
+        "import os, socket\n"
+        "def serve(listener):\n"
+        "    flip = os.urandom(1)[0] % 2\n"
+        "    while True:\n"
+        "        conn, _ = listener.accept()\n"
+        "        data = conn.recv(100)\n"
+        "        if flip:\n"
+        "            conn.sendall(data)\n", encoding="utf-8")
+    run = grader("batch", str(room), "--step", "01", "--repeat", "6", "--out",
+                 str(tmp_path / "out"), timeout=300)
+    assert run.code == 0, run.stderr
+    assert "flaky: verdict changed between runs: 01::" in run.stdout
+    assert rows(tmp_path / "out")["flaky"]["unstable"].startswith("01::")
+
+
+def test_an_empty_folder_is_said_and_exit_2(tmp_path: Path) -> None:
+    run = grader("batch", str(tmp_path))
+    assert run.code == 2 and "no submissions" in run.stderr
+
+
+def test_a_file_that_names_no_step_needs_one(tmp_path: Path) -> None:
+    (tmp_path / "room").mkdir()
+    shutil.copy(SCRIPTS / "guarded_server.py", tmp_path / "room" / "gleb.py")
+    run = grader("batch", str(tmp_path / "room"), "--out", str(tmp_path / "out"))
+    assert run.code == 0
+    assert "which step is gleb.py" in rows(tmp_path / "out")["gleb"]["problem"]
