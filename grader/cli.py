@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import i18n
+from . import i18n, protocol
 from .i18n import _
 from .manifest import steps
 from .plan import Plan, lessons_folder, select_steps, student_files
@@ -44,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             root = find_root(args)
             chosen = [(step, step.path_in(root)) for step in select_steps(args.steps)]
+        if args.protocol:
+            protocol.load_profile(args.protocol)  # forked workers inherit it; spawned ones:
+            os.environ["GRADER_PROTOCOL"] = os.path.abspath(args.protocol)
         if args.format == "gradescope" and not args.json:
             args.json = "results.json"  # where Gradescope's run_autograder would look
         json_file = _json_target(args.json)
@@ -124,6 +127,9 @@ def parser() -> argparse.ArgumentParser:
                    help=_("how to run a server: 'serve' calls its serve(listener), 'program' "
                           "runs it as python server.py, 'auto' (the default) serve() where "
                           "there is one"))
+    p.add_argument("--protocol", type=Path, metavar="FILE.toml",
+                   help=_("a course's own wire strings (prompt, leave, joined, left, message), "
+                          "to grade its servers on its own terms"))
     p.add_argument("--format", choices=("json", "gradescope"), default="json",
                    help=_("what --json writes: the kit's report, or Gradescope's results.json "
                           "(then ./results.json unless --json says where)"))

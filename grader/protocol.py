@@ -5,6 +5,15 @@ The lesson stubs mirror these constants; tests/test_lessons.py keeps the copies 
 
 from __future__ import annotations
 
+import re
+import sys
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.9 and 3.10
+    import tomli as tomllib
+
 ENCODING = "utf-8"
 NEWLINE = "\n"
 MAX_LINE_BYTES = 65_536  # newline included; longer lines may cost the sender its connection
@@ -19,6 +28,31 @@ DEFAULT_HOST = "localhost"
 DEFAULT_PORT = 8080
 
 
+FIELDS = {"prompt": "PROMPT", "leave": "LEAVE", "joined": "JOINED", "left": "LEFT",
+          "message": "MESSAGE"}  # a profile's keys, and the strings they replace
+NEEDS = {"joined": ("{name}",), "left": ("{name}",), "message": ("{name}", "{text}")}
+
+
+def load_profile(path: Path) -> None:
+    """A course's own wire strings, from TOML (see README): the checks use them from now on.
+    Raises LookupError, in a line, when the file is not a profile."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise LookupError(f"{path}: {error}") from None
+    unknown = sorted(set(data) - set(FIELDS))
+    if unknown:
+        raise LookupError(f"{path}: unknown keys {', '.join(unknown)}; the keys are "
+                          f"{', '.join(FIELDS)}")
+    for key, value in data.items():
+        if not isinstance(value, str) or not value.strip() or "\n" in value:
+            raise LookupError(f"{path}: {key} must be one line of text")
+        missing = [part for part in NEEDS.get(key, ()) if part not in value]
+        if missing:
+            raise LookupError(f"{path}: {key} must hold {' and '.join(missing)}")
+        globals()[FIELDS[key]] = value
+
+
 def joined(name: str) -> str:
     return JOINED.format(name=name)
 
@@ -29,6 +63,12 @@ def left(name: str) -> str:
 
 def message(name: str, text: str) -> str:
     return MESSAGE.format(name=name, text=text)
+
+
+def is_notice(line: str) -> bool:
+    """Is `line` a join or leave notice, about anyone?"""
+    return any(re.fullmatch(re.escape(form).replace(re.escape("{name}"), ".+"), line)
+               for form in (JOINED, LEFT))
 
 
 def is_leave(line: str) -> bool:

@@ -83,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     from .i18n import set_language
 
     set_language(os.environ.get("GRADER_LANG", "en"))
+    if os.environ.get("GRADER_PROTOCOL"):  # a course's own wire strings (cli --protocol)
+        from .protocol import load_profile
+
+        load_profile(Path(os.environ["GRADER_PROTOCOL"]))
     return run_session(args.student, args.step, args.only, args.known, token, channel, args.mode)
 
 

@@ -12,10 +12,11 @@ import threading
 import time
 from collections import Counter
 
+from .. import protocol
 from ..i18n import _
 from ..labs.chat_session import Session, relayed
 from ..labs.driver import WAIT, CheckFailed, Client, shorten
-from ..protocol import LEAVE, MAX_LINE_BYTES, PROMPT, joined, left, message
+from ..protocol import MAX_LINE_BYTES, joined, left, message
 from .registry import check
 
 # -- the prompt and the name ------------------------------------------------------------------
@@ -33,11 +34,11 @@ def asks_for_name(server: Session) -> None:
 def ends_lines_with_newline(server: Session) -> None:
     """ends each line it sends with '\\n', the prompt too"""
     alice = server.connect("alice", framed=True)  # reads lines by their "\n" only
-    if alice.wait_for(PROMPT, within=WAIT):
+    if alice.wait_for(protocol.PROMPT, within=WAIT):
         return
     raise CheckFailed(
         _("your prompt has no '\\n' at its end, so a client cannot tell where it ends"),
-        [(_("{who} expected:").format(who="alice"), shorten(PROMPT + "\n")),
+        [(_("{who} expected:").format(who="alice"), shorten(protocol.PROMPT + "\n")),
          (_("{who} received:").format(who="alice"),
           shorten(alice.buffer.decode("utf-8", errors="replace")))],
         _("end every line you send with '\\n': a client reads up to it. Without it, two "
@@ -50,7 +51,7 @@ def asks_again_after_blank_name(server: Session) -> None:
     """asks again when the name is blank"""
     alice = server.arrive("alice")
     alice.send("   ")
-    alice.expect(PROMPT, hint=_("a blank name is no name: send the prompt again."))
+    alice.expect(protocol.PROMPT, hint=_("a blank name is no name: send the prompt again."))
 
 
 @check("04", points=1, after="asks_for_name")
@@ -285,7 +286,7 @@ def endless_line_costs_no_memory(server: Session) -> None:
 def tells_others_who_left(server: Session) -> None:
     """tells the others when someone leaves"""
     alice, bob = server.join("alice", "bob")
-    bob.send(LEAVE)
+    bob.send(protocol.LEAVE)
     alice.expect(left("bob"), hint=_("when a line is exactly 'leave', tell the others and "
                                      "close that client's connection."))
 
@@ -294,7 +295,7 @@ def tells_others_who_left(server: Session) -> None:
 def leaver_gets_no_notice(server: Session) -> None:
     """does not tell the leaver that it left"""
     alice, bob, carol = server.join("alice", "bob", "carol")
-    bob.send(LEAVE)
+    bob.send(protocol.LEAVE)
     for other in (alice, carol):
         other.expect(left("bob"))
     if bob.wait_for(left("bob")):
@@ -308,7 +309,7 @@ def leaver_gets_no_notice(server: Session) -> None:
 def closes_after_leave(server: Session) -> None:
     """closes the connection of a client that leaves"""
     alice, bob = server.join("alice", "bob")
-    bob.send(LEAVE)
+    bob.send(protocol.LEAVE)
     bob.expect_closed(hint=_("after 'leave', close() that client's socket."))
 
 
@@ -316,11 +317,12 @@ def closes_after_leave(server: Session) -> None:
 def leave_only_as_whole_line(server: Session) -> None:
     """treats 'leave' inside a sentence as an ordinary message, and '  leave \\r' as leave"""
     alice, bob = server.join("alice", "bob")
-    for text in ("I will leave soon", "LEAVE"):
+    word = protocol.LEAVE
+    for text in (f"I will {word} soon", word.upper() if word.upper() != word else word.lower()):
         alice.send(text)
         bob.expect(relayed("alice", text),
                    hint=_("only a line equal to 'leave' after strip() means leave."))
-    alice.send_raw(b"  leave \r\n")
+    alice.send_raw(f"  {word} \r\n".encode(protocol.ENCODING))
     bob.expect(left("alice"), hint=_("compare line.strip() with 'leave'."))
 
 
@@ -347,7 +349,7 @@ def tells_others_after_reset(server: Session) -> None:
 def next_pair_can_chat(server: Session) -> None:
     """starts a new chat for the next two clients"""
     alice, bob = server.join("alice", "bob")
-    bob.send(LEAVE)
+    bob.send(protocol.LEAVE)
     alice.expect(left("bob"))
     alice.expect_closed(hint=_("when the chat ends, close the other client's connection too."))
     carol, dave = server.join("carol", "dave")
@@ -469,7 +471,7 @@ def survives_churn(server: Session) -> None:
         for member in (alice, bob):  # arrived first: the goodbye is never in the same recv()
             member.expect(relayed(name, f"hello from {name}"), hint=hint)
         if n % 2:
-            guest.send(LEAVE)
+            guest.send(protocol.LEAVE)
         else:
             guest.close()
         for member in (alice, bob):
@@ -510,7 +512,7 @@ def members_change_while_chatting(server: Session) -> None:
                 guest = Client.connect(name, server.address)
                 guest.send(name)
                 time.sleep(0.005)
-                guest.send(LEAVE)  # a clean leave: hang-ups are other checks' concern
+                guest.send(protocol.LEAVE)  # a clean leave: hang-ups are other checks' concern
                 guest.close()
             except (OSError, CheckFailed):
                 pass  # a guest that could not come is the server's loss, seen below
@@ -535,7 +537,6 @@ def members_change_while_chatting(server: Session) -> None:
                        hint=_("guard every use of the chat's members with one lock."))
 
 
-_NOTICE_ENDS = (joined("").strip(), left("").strip())
 
 
 def _read_until(client: Client, wanted: set[str], deadline: float) -> list[str]:
@@ -546,7 +547,7 @@ def _read_until(client: Client, wanted: set[str], deadline: float) -> list[str]:
         line = client.read_line(within=max(0.01, deadline - time.monotonic()))
         if line is None:
             break
-        if not line.endswith(_NOTICE_ENDS) and not line.endswith(tuple(client.sent_lines)):
+        if not protocol.is_notice(line) and not line.endswith(tuple(client.sent_lines)):
             lines.append(line)
     return lines
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 
+from .. import protocol
 from ..i18n import _
 from ..labs.client_lab import ClientLab
 from ..labs.driver import CheckFailed, Client, shorten
 from ..labs.reference_server import ReferenceServer
-from ..protocol import ENCODING, LEAVE, NEWLINE, PROMPT, joined, left, message
+from ..protocol import ENCODING, NEWLINE, joined, left, message
 from .registry import check
 
 # The checks judge what the client prints on its own merits; only prints_what_arrives asks that
@@ -25,7 +26,7 @@ def connects(lab: ClientLab) -> None:
 def prints_what_arrives(lab: ClientLab) -> None:
     """prints a line from the server as soon as it arrives"""
     lab.accept()  # which greets the client with the prompt
-    lab.expect_printed(PROMPT, hint=_("print each received line with flush=True, "
+    lab.expect_printed(protocol.PROMPT, hint=_("print each received line with flush=True, "
                                       "in a thread that only receives."))
 
 
@@ -99,8 +100,8 @@ def keeps_split_character_whole(lab: ClientLab) -> None:
 def exits_after_leave(lab: ClientLab) -> None:
     """exits soon after the user types leave"""
     server = lab.accept()
-    lab.type(LEAVE)
-    server.expect(LEAVE)
+    lab.type(protocol.LEAVE)
+    server.expect(protocol.LEAVE)
     lab.expect_exit(hint=_("after sending 'leave', end the program: return from main()."))
 
 
@@ -109,7 +110,7 @@ def exits_when_server_closes(lab: ClientLab) -> None:
     """says so and exits when the server closes the connection"""
     server = lab.accept()  # which greets the client with the prompt
     server.close()  # while the client waits for input
-    lab.expect_more_output(besides=(PROMPT,),
+    lab.expect_more_output(besides=(protocol.PROMPT,),
                            hint=_("when recv() returns b'', print that the server has gone."))
     lab.expect_exit(hint=_("the receiving thread must end the whole program, even while "
                            "input() waits: make the input thread a daemon."))
@@ -119,7 +120,7 @@ def exits_when_server_closes(lab: ClientLab) -> None:
 def no_cpu_after_server_closes(lab: ClientLab) -> None:
     """spends no CPU after the server closes the connection"""
     server = lab.accept()
-    lab.wait_printed(PROMPT)  # it is running
+    lab.wait_printed(protocol.PROMPT)  # it is running
     server.close()
     used = lab.cpu_seconds(1.0)  # the client's host, read from outside; until it exits
     if used > 0.2:
@@ -138,8 +139,8 @@ def leaves_at_end_of_input(lab: ClientLab) -> None:
     lab.type("alice")
     server.expect("alice")
     lab.end_input()
-    server.expect(LEAVE, hint=_("when stdin ends (input() raises EOFError, or the for loop "
-                                "ends), send 'leave'."))
+    server.expect(protocol.LEAVE, hint=_("when stdin ends (input() raises EOFError, or the for "
+                                         "loop ends), send 'leave'."))
     lab.expect_exit()
 
 
@@ -149,7 +150,7 @@ def chats_through_a_real_server(lab: ClientLab) -> None:
     with ReferenceServer() as server:
         bob = Client.connect("bob", server.address)
         try:
-            bob.expect(PROMPT)
+            bob.expect(protocol.PROMPT)
             bob.send("bob")
             server.wait_for_member("bob")
             lab.start(server.address[1])
@@ -160,9 +161,9 @@ def chats_through_a_real_server(lab: ClientLab) -> None:
             lab.wait_printed(message("bob", "hi alice"))  # before it leaves; judged below
             lab.type("hi bob")
             bob.expect(message("alice", "hi bob"), hint=_("send each typed line as it is."))
-            lab.type(LEAVE)
+            lab.type(protocol.LEAVE)
             bob.expect(left("alice"))
             lab.expect_exit()
-            lab.expect_lines(PROMPT, message("bob", "hi alice"))
+            lab.expect_lines(protocol.PROMPT, message("bob", "hi alice"))
         finally:
             bob.close()

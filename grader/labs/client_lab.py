@@ -12,8 +12,9 @@ from pathlib import Path
 
 import psutil
 
+from .. import protocol
 from ..i18n import _
-from ..protocol import LEAVE, PROMPT, is_leave
+from ..protocol import is_leave
 from .driver import WAIT, CheckFailed, Client, Like, shorten
 from .server_host import bounded_lines, code_place
 from .student_program import CONSOLE_ENCODING, ProgramProcess, StudentProgram
@@ -37,7 +38,6 @@ class ServerPeer(Client):
 MAX_PRINTED = 1 << 20  # a printed line longer than this is dropped
 MAX_LINES = 10_000  # lines kept of what the client prints
 EXIT_WAIT = 2.0  # PROTOCOL.md: the client exits within 2 s (after leave, or the server's close)
-A_LEAVE = Like(LEAVE, is_leave)
 
 
 class ClientLab:
@@ -79,7 +79,7 @@ class ClientLab:
                 _("connect to the host and port given on the command line: "
                   "sys.argv[1] and sys.argv[2].")) from None
         self.peer = ServerPeer(_("server"), sock)
-        self.peer.send(PROMPT)  # as a chat server does: a client may wait for it to start
+        self.peer.send(protocol.PROMPT)  # as a chat server does: a client may wait for it to start
         return self.peer
 
     def type(self, *lines: str) -> None:
@@ -217,7 +217,8 @@ class ClientLab:
             peer = self.peer
             if peer is not None and not peer.closed_by_server and peer.sock.fileno() != -1:
                 try:
-                    peer.wait_for(A_LEAVE, within=0.02)  # read, not taken: a check may expect it
+                    # read, not taken: a check may expect it
+                    peer.wait_for(Like(protocol.LEAVE, is_leave), within=0.02)
                 except OSError:
                     pass  # the check closed it meanwhile
             time.sleep(0.01)
