@@ -6,12 +6,14 @@ A failed expectation raises CheckFailed with what was sent, expected and receive
 
 from __future__ import annotations
 
+import difflib
 import socket
 import struct
 import time
 from collections.abc import Callable, Iterable
 from typing import Union
 
+from .. import protocol
 from ..i18n import _
 from ..protocol import ENCODING, NEWLINE
 
@@ -34,6 +36,15 @@ class Like:
 
 
 Expected = Union[str, Like]
+
+
+def nearly(wanted: str, lines: list[str]) -> str | None:
+    """The line of `lines` most like `wanted` without being it (a prompt with a space at its
+    end, 'bob: is amongst you now' for 'bob is amongst you now'), if one is close."""
+    scored = [(difflib.SequenceMatcher(None, wanted, line).ratio(), line) for line in lines
+              if line != wanted]
+    best = max(scored, default=(0.0, ""))
+    return best[1] if best[0] >= 0.8 else None
 
 
 def _matches(expected: Expected, line: str) -> bool:
@@ -167,6 +178,12 @@ class Client:
                 if REPLACEMENT in "".join(aside + [got or ""]) and REPLACEMENT not in str(line):
                     hint = _("the line arrived with a broken character (U+FFFD): decode whole "
                              "lines, not each recv(); a Cyrillic letter is two bytes.")
+                elif isinstance(line, str) and (protocol.is_notice(line)
+                                                or line == protocol.PROMPT):
+                    near = nearly(line, aside)  # the wire's own strings, nearly right
+                    if near is not None:
+                        hint = _("the line reads {got}, the protocol says {wanted}: send it "
+                                 "exactly so.").format(got=shorten(near), wanted=shorten(line))
                 raise CheckFailed(
                     _("{who} did not receive the expected line").format(who=self.name),
                     [(_("{who} expected:").format(who=self.name), _shown(line)),
