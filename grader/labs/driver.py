@@ -22,6 +22,7 @@ QUIET = 0.3  # how long "nothing arrives" is watched; sparingly: prefer a later 
 MAX_SHOWN = 72  # longer values are shortened in the middle
 REPLACEMENT = "\ufffd"  # what decode(errors="replace") puts where a character was cut
 GAP = 0.05  # unframed: a pause this long ends a message that has no "\n"
+BARE_PAUSE = 0.5  # a prompt without "\n" for this long: the server is unframed
 
 
 class Like:
@@ -141,7 +142,10 @@ class Client:
             if remaining <= 0 or self.closed_by_server:
                 return None
             pending = bool(self.buffer) and (self.unframed or self.buffer.strip() == self.bare)
-            self.sock.settimeout(min(remaining, GAP) if pending else remaining)
+            # A prompt without "\n" is waited for longer before it counts as unframed: a
+            # server descheduled between its two sends must not be taken for one.
+            pause = GAP if self.unframed else BARE_PAUSE
+            self.sock.settimeout(min(remaining, pause) if pending else remaining)
             try:
                 data = self.sock.recv(65_536)
             except socket.timeout:
