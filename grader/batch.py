@@ -28,6 +28,7 @@ from pathlib import Path
 from . import i18n, processes
 from .i18n import _
 from .manifest import steps
+from .plan import MODES, select_steps
 
 STUDENT_DEADLINE = 300.0  # seconds for one student's run, all steps; then it is ended
 MAX_UNZIPPED = 50 << 20  # bytes a submission's .zip may hold
@@ -59,8 +60,11 @@ class Entry:
 
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
-    wanted = [step for step in steps() if not args.step or step.id in
-              {s.zfill(2) for s in args.step}]
+    try:
+        wanted = select_steps(args.step)
+    except LookupError as error:
+        print(f"grader batch: {error}", file=sys.stderr)
+        return 2
     entries = find_entries(args.submissions)
     if not entries:
         print(_("grader batch: no submissions in {path}").format(path=args.submissions),
@@ -108,7 +112,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--repeat", type=int, default=1, metavar="N",
                    help=_("grade each student N times and name any check whose verdict "
                           "changed"))
-    p.add_argument("--mode", choices=("auto", "serve", "program"), default="auto",
+    p.add_argument("--mode", choices=MODES, default="auto",
                    metavar="MODE", help=_("how to run a server, as for grader"))
     p.add_argument("--lang", choices=i18n.LANGUAGES, default=None,
                    help=_("language of the feedback in the reports"))
@@ -199,28 +203,38 @@ def grade_entry(entry: Entry, wanted: list, args: argparse.Namespace, scratch: P
     entry.seconds = round((time.monotonic() - started) / args.repeat, 2)
 
 
-def run_grader(options: list[str], json_file: Path,
-               args: argparse.Namespace) -> tuple[dict | None, str]:
-    """One `grader` run; its report, or why there is none."""
-    command = [sys.executable, "-m", "grader", *options, "--mode", args.mode,
-               "--json", str(json_file)]
-    env = dict(os.environ, GRADER_LANG=args.lang or os.environ.get("GRADER_LANG", "en"),
-               NO_COLOR="1")
-    process = processes.start(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, env=env)
+def run_bounded(options: list[str], stdout: int | None = subprocess.DEVNULL,
+                **env: str) -> tuple[int | None, str]:
+    """`grader OPTIONS` in a process tree of its own, ended after STUDENT_DEADLINE: its exit
+    code (None when it had to be ended) and the last line it wrote on stderr."""
+    process = processes.start([sys.executable, "-m", "grader", *options],
+                              stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.PIPE,
+                              env=dict(os.environ, NO_COLOR="1", **env))
     try:
         _out, err = process.communicate(timeout=STUDENT_DEADLINE)
     except subprocess.TimeoutExpired:
         processes.end_tree(process.pid)
         process.wait()
-        return None, _("grading did not end within {s:g} s").format(s=STUDENT_DEADLINE)
+        return None, ""
+    last = err.decode("utf-8", errors="replace").strip().splitlines()[-1:]
+    return process.returncode, last[0] if last else ""
+
+
+def run_grader(options: list[str], json_file: Path,
+               args: argparse.Namespace) -> tuple[dict | None, str]:
+    """One `grader` run; its report, or why there is none."""
+    code, last = run_bounded([*options, "--mode", args.mode, "--json", str(json_file)],
+                             GRADER_LANG=args.lang or os.environ.get("GRADER_LANG", "en"))
+    if code is None:
+        return None, too_long()
     try:
         return json.loads(json_file.read_text(encoding="utf-8")), ""
     except (OSError, ValueError):
-        last = err.decode("utf-8", errors="replace").strip().splitlines()[-1:]
-        return None, (last[0] if last else
-                      _("the grader gave no report (exit code {code})").format(
-                          code=process.returncode))
+        return None, last or _("the grader gave no report (exit code {code})").format(code=code)
+
+
+def too_long() -> str:
+    return _("grading did not end within {s:g} s").format(s=STUDENT_DEADLINE)
 
 
 class Progress:

@@ -12,7 +12,7 @@ from pathlib import Path
 from . import i18n, protocol
 from .i18n import _
 from .manifest import steps
-from .plan import Plan, lessons_folder, select_steps, student_files
+from .plan import MODES, Plan, lessons_folder, select_steps, student_files
 from .render import gradescope, json_out, terminal
 from .supervisor import grade
 
@@ -122,7 +122,7 @@ def parser() -> argparse.ArgumentParser:
                        help=_("grade one file as the step given, e.g. grader 04 --file chat.py"))
     p.add_argument("--json", metavar="FILE",
                    help=_("also write the results as JSON to FILE (- for standard output)"))
-    p.add_argument("--mode", choices=("auto", "serve", "program"), default="auto",
+    p.add_argument("--mode", choices=MODES, default="auto",
                    metavar="MODE",
                    help=_("how to run a server: 'serve' calls its serve(listener), 'program' "
                           "runs it as python server.py, 'auto' (the default) serve() where "

@@ -10,19 +10,15 @@ unprivileged user of their own (processes.unprivileged_user), as everywhere.
 from __future__ import annotations
 
 import argparse
-import os
 import stat
-import subprocess
-import sys
 import tempfile
 import time
 import zipfile
 from pathlib import Path
 
-from . import processes
-from .batch import STUDENT_DEADLINE, Entry, grader_args
+from .batch import Entry, grader_args, run_bounded, too_long
 from .i18n import _
-from .manifest import steps
+from .plan import select_steps
 from .render import gradescope
 
 KIT_HOME = Path(__file__).resolve().parent.parent
@@ -99,28 +95,17 @@ def run(root: Path, step_ids: list[str]) -> int:
     if results.exists():
         results.unlink()  # an earlier run's is not this one's
     started = time.monotonic()
-    wanted = [step for step in steps() if not step_ids or step.id in
-              {s.zfill(2) for s in step_ids}]
     error = ""
     with tempfile.TemporaryDirectory(prefix="grader-gradescope-") as scratch:
         try:
-            options = grader_args(Entry("submission", root / "submission"), wanted,
-                                  Path(scratch), step_ids)
+            options = grader_args(Entry("submission", root / "submission"),
+                                  select_steps(step_ids), Path(scratch), step_ids)
         except LookupError as problem:
             error = str(problem)
-        else:
-            command = [sys.executable, "-m", "grader", *options, "--format", "gradescope",
-                       "--json", str(results)]
-            process = processes.start(command, stdin=subprocess.DEVNULL,
-                                      stderr=subprocess.PIPE, env=dict(os.environ, NO_COLOR="1"))
-            try:
-                _out, said = process.communicate(timeout=STUDENT_DEADLINE)
-                last = said.decode("utf-8", errors="replace").strip().splitlines()[-1:]
-                error = "" if results.is_file() else (last[0] if last else "")
-            except subprocess.TimeoutExpired:
-                processes.end_tree(process.pid)
-                process.wait()
-                error = _("grading did not end within {s:g} s").format(s=STUDENT_DEADLINE)
+        else:  # its output goes to Gradescope's log
+            code, last = run_bounded([*options, "--format", "gradescope", "--json",
+                                      str(results)], stdout=None)
+            error = too_long() if code is None else "" if results.is_file() else last
     if error or not results.is_file():
         results.write_text(gradescope.render(None, time.monotonic() - started, error or _(
             "the grader gave no result; your code was not judged")), encoding="utf-8")

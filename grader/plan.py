@@ -12,6 +12,8 @@ from .checks import Check, checks_for
 from .i18n import _
 from .manifest import Step, steps
 
+MODES = ("auto", "serve", "program")  # how a server runs: see labs/server_host.StudentServer
+
 
 @dataclass(frozen=True)
 class Plan:

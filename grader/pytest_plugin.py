@@ -22,7 +22,7 @@ import pytest
 from .checks import Check, checks_for, skipped_because
 from .i18n import _
 from .labs.driver import CheckFailed
-from .plan import student_files
+from .plan import MODES, student_files
 
 OUTCOMES = pytest.StashKey[dict]()  # check id -> "passed" | "failed" | "skipped"
 CODE = pytest.StashKey[dict]()  # step id -> StudentServer, made when first needed
@@ -35,7 +35,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="grade the code in PATH: a lessons-like folder, one step's folder or file")
     group.addoption("--step", action="append", default=[], metavar="ID",
                     help="only this step (repeat for more); default: every step found in PATH")
-    group.addoption("--mode", dest="grader_mode", choices=("auto", "serve", "program"),
+    group.addoption("--mode", dest="grader_mode", choices=MODES,
                     default="auto",
                     help="a server through its serve(listener), as a program (python FILE), "
                          "or auto: serve() where the module has one")

@@ -460,7 +460,8 @@ def fork_server(events: Events):
                     os.close(empty)
             os.setsid()
             _die_with_parent()
-            return json.loads(message.decode("utf-8"))
+            request = json.loads(message.decode("utf-8"))
+            return request if isinstance(request, dict) else {}
         for fd in fds:
             os.close(fd)
         events.send("forked", pid=pid)
@@ -531,15 +532,14 @@ def main(argv: list) -> None:
     if mode in ("run", "run-zygote"):
         switch = float(named.get("--switch", 0))
         if mode == "run-zygote":
-            request = fork_server(events)
-            switch = float(request.get("switch", 0)) if isinstance(request, dict) else 0.0
+            switch = float(fork_server(events).get("switch", 0))
         run_server_program(path, events, switch)
         return
     if mode in ("program", "program-zygote"):
         if mode == "program-zygote":  # the interpreter is warm; the student's code not loaded
             request = fork_server(events)
-            rest = request.get("argv", []) if isinstance(request, dict) else []
-            CONNECT_TO["port"] = int(request.get("connect", 0)) if isinstance(request, dict) else 0
+            rest = request.get("argv", [])
+            CONNECT_TO["port"] = int(request.get("connect", 0))
         else:
             CONNECT_TO["port"] = int(named.get("--connect", 0))
         events.send("started")
@@ -551,8 +551,7 @@ def main(argv: list) -> None:
         os._exit(0)
     switch = float(named.get("--switch", 0))
     if mode == "zygote":
-        request = fork_server(events)
-        switch = float(request.get("switch", 0)) if isinstance(request, dict) else 0.0
+        switch = float(fork_server(events).get("switch", 0))
     serve_forever(module, path, events, switch)
 
 

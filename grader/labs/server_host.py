@@ -31,7 +31,6 @@ from . import launcher
 IMPORT_DEADLINE = 2.0  # seconds an import may take before we call it "runs at import"
 READY_WITHIN = IMPORT_DEADLINE + 8.0  # a host's start on a loaded machine, import included
 LISTEN_WITHIN = 5.0  # seconds a server program has to call listen()
-MODES = ("auto", "serve", "program")  # auto: serve() if the module has one, else a program
 MAX_EVENT = 8192  # longer lines from a host are dropped: it is not trusted to be brief
 MAX_EVENTS = 10_000  # events waiting to be read; a flood beyond is dropped
 MAX_OUTPUT = 16_384  # what we keep of a host's printed output
@@ -309,13 +308,9 @@ def import_problem(event: dict, file: str) -> str:
     return ""
 
 
-def program_note(file: Path, why: str) -> str:
+def program_note(source: str, why: str) -> str:
     """The one line that says a step was graded as a program (`why`: "no_serve" or
     "at_import"), and what would make it a module the lessons' way."""
-    try:
-        source = read_source(file)
-    except Unusable:
-        source = ""
     place = accept_place(source)
     found = ""
     if place:
@@ -393,9 +388,10 @@ class StudentServer:
         self.note = ""  # said once for the step, e.g. that it was graded as a program
         self.wire: dict = {}  # what its checks learned of how it speaks (chat_session.Session)
         try:
-            self.has_serve = defines(read_source(self.file), "serve")
+            self.source = read_source(self.file)
         except Unusable:
-            self.has_serve = False
+            self.source = ""  # review() has said why, before any host starts
+        self.has_serve = defines(self.source, "serve")
         self.zygote: launcher.Zygote | None = None
         self.zygote_output = Path()
         self.prepared = False
@@ -429,7 +425,7 @@ class StudentServer:
             except AsProgram as why:
                 self._stop_zygote()
                 self.mode = "program"
-                self.note = program_note(self.file, str(why))
+                self.note = program_note(self.source, str(why))
                 self._import()
             if self.mode == "program":
                 self.start().close()  # does it listen at all? Said once, not per check
