@@ -28,7 +28,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
 import grader
-from grader.checks import checks_for
+from grader.checks import every_check_of
 from grader.i18n import DOMAIN, LANGUAGES, LOCALE_DIR
 from grader.manifest import MANIFEST, steps
 
@@ -79,7 +79,7 @@ def extract() -> Catalog:
         for hint in step.hints:
             catalog.add(hint, locations=[(manifest, 0)],
                         auto_comments=[f"a hint of step {step.id}, in the lesson's README"])
-        for check in checks_for(step.id):
+        for check in every_check_of(step.id):
             code = check.function.__code__
             catalog.add(check.description, auto_comments=["a check, as the student reads it"],
                         locations=[(Path(code.co_filename).relative_to(PACKAGE.parent)

@@ -62,6 +62,10 @@ def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     try:
         wanted = select_steps(args.step)
+        if args.points:  # said once, before anyone is graded
+            from .points import load
+
+            load(args.points)
     except LookupError as error:
         print(f"grader batch: {error}", file=sys.stderr)
         return 2
@@ -114,8 +118,14 @@ def parser() -> argparse.ArgumentParser:
                           "changed"))
     p.add_argument("--mode", choices=MODES, default="auto",
                    metavar="MODE", help=_("how to run a server, as for grader"))
-    p.add_argument("--lang", choices=i18n.LANGUAGES, default=None,
+    p.add_argument("--lang", type=str.lower, choices=i18n.LANGUAGES, default=None,
                    help=_("language of the feedback in the reports"))
+    p.add_argument("--points", type=Path, metavar="FILE.toml",
+                   help=_("an instructor's points per check and per step ([points.04], "
+                          "[totals]), checked before grading"))
+    p.add_argument("--protocol", type=Path, metavar="FILE.toml",
+                   help=_("a course's own wire strings (prompt, leave, joined, left, message), "
+                          "to grade its servers on its own terms"))
     return p
 
 
@@ -223,7 +233,9 @@ def run_bounded(options: list[str], stdout: int | None = subprocess.DEVNULL,
 def run_grader(options: list[str], json_file: Path,
                args: argparse.Namespace) -> tuple[dict | None, str]:
     """One `grader` run; its report, or why there is none."""
-    code, last = run_bounded([*options, "--mode", args.mode, "--json", str(json_file)],
+    shared = [f"--{name}={os.path.abspath(value)}" for name in ("points", "protocol")
+              if (value := getattr(args, name))]
+    code, last = run_bounded([*options, "--mode", args.mode, *shared, "--json", str(json_file)],
                              GRADER_LANG=args.lang or os.environ.get("GRADER_LANG", "en"))
     if code is None:
         return None, too_long()

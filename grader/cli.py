@@ -6,17 +6,23 @@ import argparse
 import locale
 import os
 import sys
+import textwrap
 import time
 from pathlib import Path
 
-from . import i18n, protocol
+from . import i18n
 from .i18n import _
 from .manifest import steps
 from .plan import MODES, Plan, lessons_folder, select_steps, student_files
-from .render import gradescope, json_out, terminal
-from .supervisor import grade
 
+# Only what is needed to say what is wrong is imported up here: `grader doctor` must run, and
+# a missing psutil be named, where the grader itself could not start.
 KIT_HOME = Path(__file__).resolve().parent.parent
+COMMANDS = {  # grader WORD ...: the module whose main(argv) runs it
+    "batch": "batch", "classroom": "classroom", "dist": "classroom", "gradescope": "gradescope",
+    "doctor": "doctor", "watch": "watch", "chat": "chat_client", "hint": "hints",
+    "reset": "reset",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,25 +31,68 @@ def main(argv: list[str] | None = None) -> int:
             stream.reconfigure(errors="replace")
     argv = sys.argv[1:] if argv is None else argv
     i18n.set_language(choose_language(argv))
-    if argv[:1] == ["batch"]:
-        from . import batch
+    if argv[:1] and argv[0] in COMMANDS:
+        import importlib
 
-        return batch.main(argv[1:])
-    if argv[:1] in (["classroom"], ["dist"]):
-        from . import classroom
+        module = importlib.import_module(f".{COMMANDS[argv[0]]}", __package__)
+        return module.main(argv[1:], argv[0]) if argv[0] in ("classroom", "dist") else \
+            module.main(argv[1:])
+    from .doctor import install_advice, missing_dependencies
 
-        return classroom.main(argv[1:], argv[0])
-    if argv[:1] == ["gradescope"]:
-        from . import gradescope as on_gradescope
-
-        return on_gradescope.main(argv[1:])
+    missing = missing_dependencies()
+    if missing:  # the grader's fault, not the student's code: say so before anything breaks
+        print(_("grader: it needs {names}, which is not installed: {advice}").format(
+            names=", ".join(missing), advice=install_advice()), file=sys.stderr)
+        return 2
     args = parser().parse_args(argv)
+    if args.version:
+        return _print_version()
+    if args.list:
+        from .render.listing import render as listing
+
+        sys.stdout.write(listing(select_steps_or_all(args.steps)))
+        return 0
+    return run(args)
+
+
+def select_steps_or_all(wanted: list[str]) -> list:
+    try:
+        return select_steps(wanted)
+    except LookupError as error:
+        print(f"grader: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _print_version() -> int:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        kit = version("socket-chat-kit")
+    except PackageNotFoundError:
+        kit = "?"
+    print(f"grader (socket-chat-kit) {kit}, Python {sys.version.split()[0]}")
+    return 0
+
+
+def grade(plan: Plan):  # -> Report; the supervisor is imported only when grading starts
+    from .supervisor import grade as grade_plan
+
+    return grade_plan(plan)
+
+
+def run(args: argparse.Namespace) -> int:
+    from . import protocol
+    from .points import apply as apply_points
+    from .points import load as load_points
+    from .render import gradescope, json_out, terminal
+
     try:
         if args.file:
             root, chosen = one_file(args.file, args.steps)
         else:
             root = find_root(args)
             chosen = [(step, step.path_in(root)) for step in select_steps(args.steps)]
+        points = load_points(args.points) if args.points else None
         if args.protocol:
             protocol.load_profile(args.protocol)  # forked workers inherit it; spawned ones:
             os.environ["GRADER_PROTOCOL"] = os.path.abspath(args.protocol)
@@ -61,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         report = grade(plan)
+        if points is not None:
+            apply_points(report, points)
     except KeyboardInterrupt:
         print(_("grader: stopped (Ctrl-C); nothing is left running."), file=sys.stderr)
         return 130
@@ -75,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
                 if args.format == "gradescope" else json_out.render(report))
         _write(json_file, text)
     if args.json != "-":
-        sys.stdout.write(terminal.render(report, sys.stdout, again=_again(args)))
+        sys.stdout.write(terminal.render(report, sys.stdout, again=_again(args),
+                                         overview=not args.steps and not args.file))
     return 0 if report.passed else 1
 
 
@@ -106,10 +158,20 @@ def _again(args: argparse.Namespace) -> str:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="grader",
-        description=_("Grade the socket chat lessons: each step's checks run against your code "
-                      "and you see what works, what doesn't, and why."),
-        epilog=_("Examples: `grader` grades every step in ./lessons; `grader 04` only step 04."),
+        prog="grader", formatter_class=argparse.RawDescriptionHelpFormatter,  # the examples
+        description=textwrap.fill(_("Grade the socket chat lessons: each step's checks run "
+                                    "against your code and you see what works, what doesn't, "
+                                    "and why."), 78),
+        epilog=_("""examples:
+  grader                  every step in ./lessons, and what to do next
+  grader 04               step 04 only (grader 04_multi_user is the same)
+  grader hint 04          the next hint for step 04 (--all: every one)
+  grader watch 04         grade step 04 again each time you save it
+  grader chat 8080        talk to your own server by hand
+  grader reset 04         put step 04's file back as it came (yours is kept)
+  grader doctor           check Python, packages and 127.0.0.1 and say what to fix
+  grader --list           the steps and their checks
+for instructors: grader batch, grader gradescope, grader classroom, grader dist"""),
     )
     p.add_argument("steps", nargs="*", metavar="STEP",
                    help=_("steps to grade, e.g. 04 (default: all of them)"))
@@ -130,11 +192,17 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--protocol", type=Path, metavar="FILE.toml",
                    help=_("a course's own wire strings (prompt, leave, joined, left, message), "
                           "to grade its servers on its own terms"))
+    p.add_argument("--points", type=Path, metavar="FILE.toml",
+                   help=_("an instructor's points per check and per step ([points.04], "
+                          "[totals]), checked before grading"))
     p.add_argument("--format", choices=("json", "gradescope"), default="json",
                    help=_("what --json writes: the kit's report, or Gradescope's results.json "
                           "(then ./results.json unless --json says where)"))
-    p.add_argument("--lang", choices=i18n.LANGUAGES,
+    p.add_argument("--lang", type=str.lower, choices=i18n.LANGUAGES,
                    help=_("language of the output (default: GRADER_LANG, then your system's)"))
+    p.add_argument("--list", action="store_true",
+                   help=_("list the steps and their checks, and grade nothing"))
+    p.add_argument("--version", action="store_true", help=_("show the grader's version"))
     return p
 
 
@@ -142,9 +210,9 @@ def choose_language(argv: list[str]) -> str:
     """--lang, else GRADER_LANG, else the system locale, else English."""
     for n, arg in enumerate(argv):
         if arg == "--lang" and n + 1 < len(argv):
-            return argv[n + 1] if argv[n + 1] in i18n.LANGUAGES else "en"
+            return argv[n + 1].lower() if argv[n + 1].lower() in i18n.LANGUAGES else "en"
         if arg.startswith("--lang="):
-            value = arg.split("=", 1)[1]
+            value = arg.split("=", 1)[1].lower()
             return value if value in i18n.LANGUAGES else "en"
     candidates = [os.environ.get("GRADER_LANG", "")]
     candidates += [os.environ.get(name, "") for name in ("LC_ALL", "LC_MESSAGES", "LANG")]

@@ -1,4 +1,4 @@
-"""What to grade: which steps, which student files, and the checks to run for each.
+"""What to grade: which steps, and which student files (light: no check is imported here).
 
 Used by the CLI (a plan for the supervisor) and by the pytest plugin (`--student PATH`).
 """
@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .checks import Check, checks_for
 from .i18n import _
 from .manifest import Step, steps
 
@@ -21,9 +20,6 @@ class Plan:
     steps: tuple[tuple[Step, Path], ...]  # each step and the student's file for it
     mode: str = "auto"  # servers: through serve(listener), as programs, or whichever fits
 
-    def checks(self, step: Step) -> list[Check]:
-        return checks_for(step.id)
-
 
 def select_steps(wanted: list[str]) -> list[Step]:
     """Steps by id ('4', '04', '04_multi_user', 'lessons/04_multi_user'); all when none."""
@@ -32,7 +28,10 @@ def select_steps(wanted: list[str]) -> list[Step]:
         return list(known.values())
     chosen: list[Step] = []
     for name in wanted:
-        step_id = Path(name.rstrip("/\\")).name.split("_")[0].zfill(2)
+        path = Path(name.rstrip("/\\"))
+        if path.suffix == ".py":  # lessons/04_multi_user/server.py, tab-completed
+            path = path.parent
+        step_id = path.name.split("_")[0].zfill(2)
         if step_id not in known:
             raise LookupError(_("there is no step {name}; the steps are {ids}").format(
                 name=name, ids=", ".join(known)))

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from .checks import Check, checks_for, skipped_because
+from .checks import Check, every_check_of, skipped_because
 from .i18n import _
 from .labs.driver import CheckFailed
 from .plan import MODES, student_files
@@ -105,7 +105,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not active(config):
         return
     order = {check.id: n for n, check in enumerate(
-        check for step in config.stash[STUDENT] for check in checks_for(step))}
+        check for step in config.stash[STUDENT] for check in every_check_of(step))}
     only = set(filter(None, config.getoption("grader_only").split(",")))
     kept, dropped = [], []
     for item in items:
@@ -142,12 +142,26 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     check: Check | None = getattr(item, "check", None)
     if check is None:
         return
+    from .checks import find
+    from .labs.chat_session import PROMPT_CHECK
+
     outcomes = item.config.stash[OUTCOMES]
     for needed in check.after:
         if outcomes.get(f"{check.step}::{needed}", "passed") != "passed":
-            from .checks import find
-
             pytest.skip(skipped_because(find(check.step, needed)))
+    wire = getattr(item.config.stash[CODE].get(check.step), "wire", {})  # servers only
+    if wire.get("prompt") is False and _needs(check, PROMPT_CHECK):
+        # a first client got no prompt here: that check fails wherever it runs, so its
+        # dependants need not each wait a second for a prompt
+        pytest.skip(skipped_because(find(check.step, PROMPT_CHECK)))
+
+
+def _needs(check: Check, name: str) -> bool:
+    """Does `check` need the check `name` of its step, directly or through others?"""
+    from .checks import find
+
+    return any(needed == name or _needs(find(check.step, needed), name)
+               for needed in check.after)
 
 
 @pytest.fixture
@@ -172,6 +186,38 @@ def server(request: pytest.FixtureRequest) -> Iterator:
         session.close()
         if request.config.getoption("grader_sweep"):
             code.after_check()  # whatever escaped the host's own tree
+
+
+@pytest.fixture
+def plain(request: pytest.FixtureRequest) -> Iterator:
+    """A fresh student server for a behaviour check: only for a server whose prompt is not the
+    protocol's (learned once per step); the others skip."""
+    from .labs.plain_session import PlainSession, speaks_protocol
+    from .labs.server_host import Unusable
+
+    check = request.node.check
+    code = student_code(request.config, check.step)
+    if code.problem:
+        raise CheckFailed(code.problem)
+    try:
+        if "prompt" not in code.wire:  # no check here has seen a first client's prompt yet
+            host = code.start()
+            try:
+                code.wire["prompt"] = speaks_protocol(host)
+            finally:
+                host.close()
+        if code.wire["prompt"]:
+            pytest.skip(_("not needed: your server speaks the protocol"))
+        session = PlainSession(code.start())
+    except Unusable as problem:
+        raise CheckFailed(str(problem)) from None
+    except OSError as error:
+        raise CheckFailed(_("could not connect to your server: {error}").format(
+            error=error)) from None
+    with session:
+        yield session
+    if request.config.getoption("grader_sweep"):
+        code.after_check()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-SCHEMA_VERSION = 2  # of the JSON report (grader/schema/report.schema.json)
+SCHEMA_VERSION = 3  # of the JSON report (grader/schema/report.schema.json)
 
 
 class CheckStatus(str, Enum):
@@ -56,6 +56,9 @@ class StepResult:
     problem: str = ""  # why the step is not graded: said once, not per check
     checks: list[CheckResult] = field(default_factory=list)  # empty unless graded
     notes: list[str] = field(default_factory=list)  # e.g. which TODOs still raise
+    # How a server that speaks no known protocol behaves (checks/behaviour.py): no points,
+    # shown apart; empty when it speaks the protocol
+    behaviour: list[CheckResult] = field(default_factory=list)
     seconds: float = 0.0
 
     @property

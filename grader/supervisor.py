@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import processes
-from .checks import Check, checks_for, find, skipped_because
+from .checks import Check, checks_for, every_check_of, find, skipped_because
 from .i18n import _
 from .manifest import Step
 from .plan import Plan
@@ -46,6 +46,7 @@ STEP_DEADLINE = 90.0  # seconds for all of one step's checks; each check also ha
 GRACE = 3.0  # beyond a check's own limit, before its worker is ended from outside
 GRADER_HOME = Path(__file__).resolve().parent.parent
 MAX_TEXT = 2000  # a record's text fields are cut to this
+MAX_NOTES = 5  # a step's notes from one worker: more would be a forged flood
 
 
 def grade(plan: Plan) -> Report:
@@ -55,7 +56,7 @@ def grade(plan: Plan) -> Report:
     results = [review(step, path) for step, path in plan.steps]
     shards = [Shard(step, path, part, plan.mode)
               for (step, path), result in zip(plan.steps, results)
-              if result.status == StepStatus.GRADED for part in _parts(checks_for(step.id))]
+              if result.status == StepStatus.GRADED for part in _parts(every_check_of(step.id))]
     try:
         if shards and processes.CAN_FORK:  # one process's imports, shared by every worker
             from .worker import preload
@@ -124,9 +125,12 @@ def _collect(result: StepResult, shards: list[Shard]) -> None:
         result.status = problem.status or StepStatus.UNUSABLE
         result.problem = problem.problem
         return
-    result.notes += list(dict.fromkeys(shard.note for shard in shards if shard.note))
+    result.notes += list(dict.fromkeys(note for shard in shards for note in shard.notes))
     verdicts = {name: check for shard in shards for name, check in shard.results.items()}
     result.checks = _settle(result.id, checks_for(result.id), verdicts)
+    behaviour = _settle(result.id, checks_for(result.id, behaviour=True), verdicts)
+    if any(check.status != SKIPPED for check in behaviour):  # else: not needed
+        result.behaviour = behaviour
 
 
 def _settle(step: str, checks: list[Check], verdicts: dict[str, CheckResult]) -> list[CheckResult]:
@@ -136,9 +140,11 @@ def _settle(step: str, checks: list[Check], verdicts: dict[str, CheckResult]) ->
     for check in checks:
         result = verdicts.get(check.name) or _result(
             check, FAILED, _("not run: the grader ran out of time for this step"))
-        missing = [name for name in check.after if settled[name].status != PASSED]
-        if missing:
-            result = _result(check, SKIPPED, skipped_because(find(step, missing[0])))
+        missing = [settled[name] for name in check.after if settled[name].status != PASSED]
+        if missing:  # named: the check that failed, not one skipped in its turn
+            result = _result(check, SKIPPED, missing[0].message
+                             if missing[0].status == SKIPPED else
+                             skipped_because(find(step, missing[0].name)))
         settled[check.name] = result
     return list(settled.values())
 
@@ -168,7 +174,7 @@ class Shard:
     mode: str = "auto"  # how a server is run: see StudentServer
     results: dict[str, CheckResult] = field(default_factory=dict)
     problem: str = ""
-    note: str = ""
+    notes: list[str] = field(default_factory=list)
     status: StepStatus | None = None
 
     def __post_init__(self) -> None:
@@ -321,7 +327,8 @@ class Worker:
             self.shard.status = StepStatus.UNUSABLE
             return False
         if kind == "note":
-            self.shard.note = _clip(record.get("message"))
+            if len(self.shard.notes) < MAX_NOTES:
+                self.shard.notes.append(_clip(record.get("message")))
             return False
         check = self._check(record.get("check"))
         if check is None:

@@ -45,8 +45,8 @@ class Reporter:
                 self.write({"kind": "problem", "message": code.problem})
                 items[:] = []
                 return
-            if code.note:
-                self.write({"kind": "note", "message": code.note})
+            for note in code.notes:
+                self.write({"kind": "note", "message": note})
         self.ids = {item.nodeid: item.check.id for item in items if hasattr(item, "check")}
 
     def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:

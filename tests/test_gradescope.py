@@ -11,7 +11,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from conftest import ROOT, grader
+from conftest import ROOT, STUBS, grader
 from fixtures.bugs import BUGS
 from jsonschema import Draft202012Validator
 
@@ -74,7 +74,7 @@ def test_the_autograder_zip_grades_a_fake_autograder_tree(tmp_path: Path) -> Non
         zipped.extractall(source)
     (source / "run_autograder").chmod(0o755)
     fake = tmp_path / "autograder"
-    for name, submission in (("good", ROOT / "solutions"), ("stub", ROOT / "lessons")):
+    for name, submission in (("good", ROOT / "solutions"), ("stub", STUBS)):
         shutil.rmtree(fake, ignore_errors=True)
         shutil.copytree(submission / "01_echo", fake / "submission" / "01_echo")
         subprocess.run([str(source / "run_autograder")], check=True, timeout=120,

@@ -6,7 +6,7 @@ import io
 import re
 
 import pytest
-from conftest import ROOT, grader
+from conftest import STUBS, grader
 from fixtures.bugs import BUGS
 
 from grader.i18n import translation
@@ -73,7 +73,7 @@ def leftovers(text: str) -> set[str]:
 
 def test_russian_output_has_no_english_left(tmp_path) -> None:
     runs = [grader("--lang", "ru", "--solutions"),
-            grader("--lang", "ru", "--dir", str(ROOT / "lessons")),
+            grader("--lang", "ru", "--dir", str(STUBS)),
             grader("--lang", "ru", "--dir", str(BUGS["no_framing"].write(tmp_path)), "04"),
             grader("--lang", "ru", "--dir", str(BUGS["client_no_flush"].write(tmp_path)), "05"),
             grader("--lang", "ru", "--help")]

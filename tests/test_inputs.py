@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import psutil
-from conftest import ROOT, grader
+from conftest import ROOT, STUBS, grader
 
 
 def solution_copy(tmp_path: Path, step_folder: str = "01_echo") -> Path:
@@ -59,8 +59,8 @@ def test_file_with_a_coding_line_is_read_as_python_reads_it(tmp_path: Path) -> N
 
 
 def test_rerun_advice_keeps_the_folder(tmp_path: Path) -> None:
-    run = grader("--dir", str(ROOT / "lessons"), "02")
-    assert f"grader 02 --dir {ROOT / 'lessons'}" in run.stdout
+    run = grader("--dir", str(STUBS), "02")
+    assert f"grader 02 --dir {STUBS}" in run.stdout
 
 
 def test_json_into_a_missing_folder_is_one_line_before_grading(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import difflib
 import sys
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, STUBS
 
 from grader import protocol
 from grader.manifest import steps
@@ -17,8 +17,10 @@ STEP_IDS = [step.id for step in steps()]
 
 
 def source(tree: str, step_id: str) -> str:
+    """A step's file: the stub as shipped ("lessons": never lessons/ itself, which the student
+    edits) or the solution."""
     step = next(s for s in steps() if s.id == step_id)
-    return step.path_in(ROOT / tree).read_text(encoding="utf-8")
+    return step.path_in(STUBS if tree == "lessons" else ROOT / tree).read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("step_id", STEP_IDS)

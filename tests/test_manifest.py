@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import ROOT
+from conftest import ROOT, STUBS
 
 from grader.checks import checks_for
 from grader.manifest import steps
@@ -37,7 +37,7 @@ def test_checks_are_well_formed() -> None:
 
 def test_todos_are_what_the_stubs_leave_open() -> None:
     for step in steps():
-        stub = step.path_in(ROOT / "lessons").read_text(encoding="utf-8")
+        stub = step.path_in(STUBS).read_text(encoding="utf-8")
         solution = step.path_in(ROOT / "solutions").read_text(encoding="utf-8")
         assert unfinished(stub, step.todos) == list(step.todos), step.id
         assert unfinished(solution, step.todos) == [], step.id

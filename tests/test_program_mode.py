@@ -35,8 +35,23 @@ def test_a_correct_script_scores_full_marks_and_is_told_how_it_was_graded(tmp_pa
     assert run.code == 0, run.statuses()
     step = run.data["steps"][0]
     assert step["points"] == step["max_points"] == 40
-    (note,) = [n for n in step["notes"] if n.startswith("graded as a program")]
+    (note,) = step["notes"]  # 0.0.0.0 and 9090 are fine: nothing to say of its address
+    assert note.startswith("graded as a program")
     assert "no serve(listener)" in note and "line 71" in note  # where its accept() is
+
+
+def test_an_address_that_would_fail_on_its_own_is_noted_and_graded_anyway(tmp_path) -> None:
+    source = (SCRIPTS / "guarded_server.py").read_text(encoding="utf-8")
+    assert source.count('("0.0.0.0", 9090)') == 1
+    folder = tmp_path / "04_multi_user"
+    folder.mkdir()
+    (folder / "server.py").write_text(source.replace('("0.0.0.0", 9090)', '("192.0.2.10", 80)'),
+                                      encoding="utf-8")  # an address of no machine here
+    run = grade(tmp_path)
+    assert run.code == 0, run.statuses()
+    notes = run.data["steps"][0]["notes"]
+    assert any("192.0.2.10" in n and "not an address of this computer" in n for n in notes)
+    assert any("port 80" in n and "PermissionError" in n for n in notes), notes
 
 
 SEED_STYLE_LOSES = {
@@ -107,6 +122,7 @@ def test_a_server_that_ends_no_line_with_newline_is_judged_on_the_rest(tmp_path)
     ("exits_at_once.py", ["code 2", "usage: server.py PORT"]),
     ("needs_sibling.py", ["chat_helpers", "hand in chat_helpers.py"]),
     ("udp_server.py", ["UDP", "SOCK_STREAM"]),
+    ("syntax_error.py", ["server.py line 8", "expected ':'", "while True"]),
 ])
 def test_a_script_that_cannot_serve_gets_one_line_saying_why(script, says, tmp_path) -> None:
     run = grade(submit(tmp_path, script))

@@ -8,7 +8,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from conftest import ROOT
+from conftest import ROOT, STUBS
 
 from grader.checks import checks_for
 
@@ -43,7 +43,7 @@ def test_k_selects_checks_and_x_stops_at_the_first_failure(tmp_path: Path) -> No
     done = pytest_run("--student", str(ROOT / "solutions"), "-k", "relays_to_others", "-q",
                       cwd=tmp_path)
     assert done.returncode == 0 and "1 passed" in done.stdout, done.stdout[-2000:]
-    done = pytest_run("--student", str(ROOT / "lessons"), "--step", "01", "-x", "-q",
+    done = pytest_run("--student", str(STUBS), "--step", "01", "-x", "-q",
                       cwd=tmp_path)
     assert done.returncode == 1 and "1 failed" in done.stdout, done.stdout[-2000:]
 

@@ -27,6 +27,12 @@ def sample() -> Report:
                     "skip the sender's own socket when you broadcast."),
         CheckResult("04", "tells_others_who_left", "tells the others when someone leaves", 2,
                     SKIPPED, "skipped: needs “does not echo a message back to its sender”"),
+    ], behaviour=[
+        CheckResult("04", "reaches_the_others", "a line one client sends reaches the others, "
+                    "its text intact", 0, PASSED),
+        CheckResult("04", "not_back_to_sender", "does not send a line back to its sender", 0,
+                    FAILED, "ann got her own line back", [("ann received:", "'ann> hi'")],
+                    "skip the sender's own socket when you broadcast."),
     ])
     stub = StepResult(id="05", title="chat client", max_points=15,
                       file="lessons/05_client/client.py", status=StepStatus.NOT_STARTED,

@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-from conftest import REPORT, ROOT, SCHEMA, Run, grader
+from conftest import REPORT, ROOT, SCHEMA, STUBS, Run, grader
 from fixtures.bugs import BUGS
 from jsonschema import Draft202012Validator, ValidationError
 from test_render import sample
@@ -247,7 +247,7 @@ def mixed_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     """One run with every kind of step: 01 solved, 02 broken, 03 and 05 untouched, 04 buggy
     (so its checks pass, fail and are skipped)."""
     folder = tmp_path_factory.mktemp("mixed") / "lessons"
-    shutil.copytree(ROOT / "lessons", folder)
+    shutil.copytree(STUBS, folder)
     shutil.copy(ROOT / "solutions" / "01_echo" / "server.py", folder / "01_echo" / "server.py")
     broken = folder / "02_lines" / "server.py"
     broken.write_text(broken.read_text(encoding="utf-8") + "\ndef oops(:\n", encoding="utf-8")

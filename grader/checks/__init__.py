@@ -2,11 +2,11 @@
 
 To add a check: write a function in the module of its step, decorate it with @check, give it
 a docstring (the line the student reads), and talk to the server through the `server` fixture
-(the client step: `lab`). They run as pytest tests too:
+(the client step: `lab`; a server in words of its own: `plain`). They run as pytest tests too:
 `python -m pytest --pyargs grader.checks --student lessons`.
 """
 
-from . import chat, client, echo  # noqa: F401  (registers the checks)
-from .registry import Check, checks_for, find, skipped_because
+from . import behaviour, chat, client, echo  # noqa: F401  (registers the checks)
+from .registry import Check, checks_for, every_check_of, find, skipped_because
 
-__all__ = ["Check", "checks_for", "find", "skipped_because"]
+__all__ = ["Check", "checks_for", "every_check_of", "find", "skipped_because"]

@@ -25,6 +25,9 @@ class Check:
     alone: bool  # runs in a worker of its own, so that its slow measurement holds up no other
     races: bool  # the host switches threads as often as it can: a race shows every time
     function: Callable
+    # Judged without the protocol's strings, shown apart from the score, and run only for a
+    # server whose prompt is not the protocol's (grader/checks/behaviour.py).
+    behaviour: bool = False
 
     @property
     def id(self) -> str:
@@ -37,13 +40,13 @@ _REGISTRY: list[Check] = []
 
 def check(step: str, points: int, after: str | tuple[str, ...] = (),
           timeout: float = DEFAULT_TIMEOUT, alone: bool = False,
-          races: bool = False) -> Callable[[Callable], Callable]:
+          races: bool = False, behaviour: bool = False) -> Callable[[Callable], Callable]:
     def register(function: Callable) -> Callable:
         doc = (function.__doc__ or function.__name__).strip().splitlines()[0]
         registered = Check(
             step=step, name=function.__name__, description=doc, points=points,
             after=(after,) if isinstance(after, str) else tuple(after),
-            timeout=timeout, alone=alone, races=races, function=function,
+            timeout=timeout, alone=alone, races=races, function=function, behaviour=behaviour,
         )
         _REGISTRY.append(registered)
         # pytest finds the checks through this attribute (one function, one item per step)
@@ -53,11 +56,17 @@ def check(step: str, points: int, after: str | tuple[str, ...] = (),
     return register
 
 
-def checks_for(step: str) -> list[Check]:
-    """A step's checks in the order they run: the order of their modules and lines."""
-    found = [c for c in _REGISTRY if c.step == step]
+def checks_for(step: str, behaviour: bool = False) -> list[Check]:
+    """A step's scored checks (`behaviour`: its behaviour checks instead) in the order they
+    run: the order of their modules and lines."""
+    found = [c for c in _REGISTRY if c.step == step and c.behaviour == behaviour]
     return sorted(found, key=lambda c: (c.function.__code__.co_filename,
                                         c.function.__code__.co_firstlineno))
+
+
+def every_check_of(step: str) -> list[Check]:
+    """What a worker runs for a step: its scored checks, then its behaviour checks."""
+    return checks_for(step) + checks_for(step, behaviour=True)
 
 
 def find(step: str, name: str) -> Check:

@@ -13,6 +13,7 @@ from .driver import WAIT, CheckFailed, Client, Like, cut, shorten
 from .server_host import ServerHost
 
 SETTLE = 0.1  # seconds a join is given when the server sends no notice that it happened
+PROMPT_CHECK = "asks_for_name"  # the check a first client's prompt decides (see arrive())
 
 
 def relayed(name: str, text: str) -> Like:
@@ -56,6 +57,7 @@ class Session:
     def arrive(self, name: str) -> Client:
         """Connect and wait for the name prompt (chat steps)."""
         waiting = [c.name for c in self.clients if not c.sent and not c.closed_by_server]
+        first = not self.clients
         client = self.connect(name)
         if waiting:  # the classic: the accept loop itself waits for a name
             hint = _("ask for the name in the client's own thread, not in the accept loop: "
@@ -64,7 +66,20 @@ class Session:
         else:
             hint = _("send the prompt as soon as a client connects.")
         client.bare = protocol.PROMPT.encode(protocol.ENCODING)  # a prompt without "\n": learn
-        client.expect(protocol.PROMPT, hint=hint)
+        try:
+            client.expect(protocol.PROMPT, hint=hint)
+        except CheckFailed as failure:
+            if first:  # what PROMPT_CHECK judges: the step's later checks need not wait for it
+                self.wire.setdefault("prompt", False)
+                if failure.hint == hint and client.received:  # a prompt, in other words
+                    failure.hint = _("your server asks with {line}, the protocol with {prompt}: "
+                                     "send that exactly (a course with words of its own gives "
+                                     "them to grader --protocol FILE.toml).").format(
+                                         line=shorten(client.received[0]),
+                                         prompt=shorten(protocol.PROMPT))
+            raise
+        if first:
+            self.wire.setdefault("prompt", True)
         if client.saw_bare:  # ends_lines_with_newline judges it; the others go on unframed
             self.wire["unframed"] = True
             for one in self.clients:

@@ -152,6 +152,10 @@ def install_socket_layer(events: Events) -> None:
     empty_reads: weakref.WeakKeyDictionary[socket.socket, int] = weakref.WeakKeyDictionary()
 
     def bind(self, address):
+        if (self.family in (socket.AF_INET, socket.AF_INET6) and self.type == socket.SOCK_STREAM
+                and isinstance(address, tuple) and len(address) >= 2):  # as asked, for notes
+            events.send("bind", host=str(address[0])[:100],
+                        port=address[1] if isinstance(address[1], int) else -1)
         if self.family == socket.AF_INET:
             address = ("127.0.0.1", 0)
         elif self.family == socket.AF_INET6:

@@ -9,10 +9,12 @@ left running by the import) or not there (Windows), each host is a new interpret
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import queue
 import shutil
+import socket
 import subprocess
 import tempfile
 import threading
@@ -123,6 +125,7 @@ class ServerHost:
         self.spinning = False
         self.stopping = False
         self.exit: dict | None = None  # what the host said as it called os._exit()
+        self.asked: dict | None = None  # a program's last bind() before it listened, as asked
         self.answers: queue.Queue[bool] = queue.Queue()  # to quiet() questions
         try:
             self.ps: psutil.Process | None = psutil.Process(pid)
@@ -165,6 +168,9 @@ class ServerHost:
             if kind == "listen" and isinstance(event.get("port"), int):
                 self._ready(event["port"])
                 return
+            if kind == "bind":
+                self.asked = event
+                continue
             if kind == "closed":
                 raise Unusable(program_problem(seen, self.file_name, within,
                                                self.last_output(3) or "?"))
@@ -362,6 +368,43 @@ def program_problem(seen: dict[str, dict], file: str, within: float, last: str) 
              "listen(), then accept()").format(s=within)
 
 
+def address_notes(asked: dict | None) -> list[str]:
+    """What would go wrong with the address a server program binds, run on its own: every bind
+    is 127.0.0.1 port 0 here, so the grading itself never sees it."""
+    if not asked:
+        return []
+    host, port = asked.get("host"), asked.get("port")
+    notes = []
+    if isinstance(host, str) and not this_machine(host):
+        notes.append(_("your server binds {host}, which is not an address of this computer: "
+                       "run here on its own, its bind() fails. Bind \"127.0.0.1\" (this "
+                       "computer only) or \"\" (all its addresses); the grader used "
+                       "127.0.0.1.").format(host=_text(host, 60)))
+    if isinstance(port, int) and 0 < port < 1024:
+        notes.append(_("your server asks for port {port}: on Linux only an administrator may "
+                       "listen below 1024, so there it stops with PermissionError. Use a port "
+                       "above 1023, such as 8080; the grader used a free one.").format(
+                           port=port))
+    return notes
+
+
+def this_machine(host: str) -> bool:
+    """Is `host` one of this computer's addresses? A name other than its own is not looked up
+    (that may ask a DNS server off this machine): it counts as this machine's."""
+    host = host.strip("[]").split("%")[0].lower()
+    if host in ("", "localhost", "0.0.0.0", "::", socket.gethostname().lower()):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return True
+    if address.is_loopback:
+        return True
+    mine = {entry.address.split("%")[0].lower() for entries in psutil.net_if_addrs().values()
+            for entry in entries}
+    return str(address) in mine
+
+
 def missing_module(event: dict, file: str) -> str:
     """For a ModuleNotFoundError: which kind of module is missing, in a sentence ('' if none)."""
     error = _text(event.get("error"))
@@ -385,7 +428,7 @@ class StudentServer:
         self.mode = mode  # auto becomes serve or program in prepare()
         self.scratch = Path(tempfile.mkdtemp(prefix="grader-host-"))
         self.problem = ""
-        self.note = ""  # said once for the step, e.g. that it was graded as a program
+        self.notes: list[str] = []  # said once for the step, e.g. that it ran as a program
         self.wire: dict = {}  # what its checks learned of how it speaks (chat_session.Session)
         try:
             self.source = read_source(self.file)
@@ -425,10 +468,12 @@ class StudentServer:
             except AsProgram as why:
                 self._stop_zygote()
                 self.mode = "program"
-                self.note = program_note(self.source, str(why))
+                self.notes.append(program_note(self.source, str(why)))
                 self._import()
-            if self.mode == "program":
-                self.start().close()  # does it listen at all? Said once, not per check
+            if self.mode == "program":  # does it listen at all? Said once, not per check
+                host = self.start()
+                self.notes += address_notes(host.asked)
+                host.close()
         except Unusable as problem:
             self.problem = str(problem)
         return self.problem

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..results import PASSED, SCHEMA_VERSION, Report
+from ..results import PASSED, SCHEMA_VERSION, CheckResult, Report
 
 
 def to_data(report: Report) -> dict:
@@ -22,16 +22,18 @@ def to_data(report: Report) -> dict:
              "seconds": step.seconds}
             for step in report.steps
         ],
-        "checks": [
-            {"name": check.name, "step": check.step, "description": check.description,
-             "status": check.status.value, "passed": check.status == PASSED,
-             "points": check.points, "max_points": check.max_points,
-             "message": check.message,
-             "details": [{"label": label, "value": value} for label, value in check.details],
-             "hint": check.hint, "seconds": check.seconds}
-            for step in report.steps for check in step.checks
-        ],
+        "checks": [_check(check) for step in report.steps for check in step.checks],
+        "behaviour": [_check(check) for step in report.steps for check in step.behaviour],
     }
+
+
+def _check(check: CheckResult) -> dict:
+    return {"name": check.name, "step": check.step, "description": check.description,
+            "status": check.status.value, "passed": check.status == PASSED,
+            "points": check.points, "max_points": check.max_points,
+            "message": check.message,
+            "details": [{"label": label, "value": value} for label, value in check.details],
+            "hint": check.hint, "seconds": check.seconds}
 
 
 def render(report: Report) -> str:

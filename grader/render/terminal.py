@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import TextIO
 
 from ..i18n import _, ngettext
-from ..results import FAILED, PASSED, SKIPPED, Report, StepResult, StepStatus
+from ..results import FAILED, PASSED, SKIPPED, CheckResult, Report, StepResult, StepStatus
 
-WIDTH = 100
+WIDTH = 80  # a terminal's width, as on Windows by default
+FOLD = 3  # this many skipped checks for one reason are one line
 MARKS = {PASSED: "✓", FAILED: "✗", SKIPPED: "–"}
 PLAIN_MARKS = {PASSED: "+", FAILED: "x", SKIPPED: "-"}  # for consoles that lack ✓ and ✗
 COLOURS = {PASSED: "32", FAILED: "31", SKIPPED: "33"}
@@ -47,11 +48,16 @@ def _shown_path(folder: Path) -> str:
     return shown if folder.is_file() else shown.rstrip("/\\") + os.sep
 
 
-def render(report: Report, stream: TextIO, again: str = "") -> str:
-    """`again`: the options the student gave that a re-run needs (e.g. '--dir PATH')."""
+def render(report: Report, stream: TextIO, again: str = "", overview: bool = False) -> str:
+    """`again`: the options the student gave that a re-run needs (e.g. '--dir PATH');
+    `overview`: every step was asked for: a line each first, then only the steps to work on."""
     style = Style(stream)
     out: list[str] = []
-    for step in report.steps:
+    shown = report.steps
+    if overview and len(report.steps) > 1:
+        out += _progress(report, style)
+        shown = _to_work_on(report)
+    for step in shown:
         out += _step(step, style)
         out.append("")
     checks = [check for step in report.steps for check in step.checks]
@@ -75,6 +81,32 @@ def render(report: Report, stream: TextIO, again: str = "") -> str:
     return "\n".join(out) + "\n"
 
 
+def _progress(report: Report, style: Style) -> list[str]:
+    """A line per step (done, in progress, not started), then what to do next."""
+    lines = []
+    width = max(len(f"{step.id} {step.title}") for step in report.steps)
+    for step in report.steps:
+        status = (PASSED if step.passed else SKIPPED if step.not_started else FAILED)
+        state = (_("done") if step.passed else _("not started") if step.not_started else
+                 _("in progress") if step.status == StepStatus.GRADED else _("cannot run"))
+        title = f"{step.id} {step.title}".ljust(width)
+        lines.append(f"  {style.mark(status)} {title}  {step.points:>3}/{step.max_points:<3}  "
+                     f"{state}")
+    following = next(iter(_to_work_on(report)), None)
+    lines.append("")
+    if following is not None:
+        lines += _wrap(_("Next: {step} {title}, in {file}.").format(
+            step=following.id, title=following.title, file=following.file), "")
+        lines.append("")
+    return lines
+
+
+def _to_work_on(report: Report) -> list[StepResult]:
+    """The steps begun but not done, or that cannot run; if none, the first one not done."""
+    begun = [step for step in report.steps if not step.passed and not step.not_started]
+    return begun or [step for step in report.steps if not step.passed][:1]
+
+
 def _step(step: StepResult, style: Style) -> list[str]:
     title = f"{step.id} {step.title}"
     score = f"{step.points}/{step.max_points}"
@@ -86,7 +118,28 @@ def _step(step: StepResult, style: Style) -> list[str]:
                 path=step.file), "  ")
         return lines
     lines += [line for note in step.notes for line in _wrap(note, "  ")]
-    for check in step.checks:
+    lines += _checks(step.checks, style)
+    if step.behaviour:
+        lines += _wrap(_("How it behaves, whatever its words (not scored: its prompt is not the "
+                         "protocol's; a course with words of its own gives them to grader "
+                         "--protocol FILE.toml):"), "  ")
+        lines += _checks(step.behaviour, style)
+    return lines
+
+
+def _checks(checks: list[CheckResult], style: Style) -> list[str]:
+    lines: list[str] = []
+    reasons = [check.message for check in checks if check.status == SKIPPED]
+    folded = {reason for reason in reasons if reasons.count(reason) >= FOLD}
+    for check in checks:
+        if check.status == SKIPPED and check.message in folded:
+            if check.message in reasons:  # the first of them: one line for all
+                n = reasons.count(check.message)
+                lines += _wrap(ngettext("{why} ({n} check)", "{why} ({n} checks)", n)
+                               .format(n=n, why=check.message),
+                               f"  {style.mark(SKIPPED)} ", "    ")
+                reasons = [reason for reason in reasons if reason != check.message]
+            continue
         lines += _wrap(check.description, f"  {style.mark(check.status)} ", "    ")
         if check.status == SKIPPED and check.message:
             if len(lines[-1]) + len(check.message) + 3 <= WIDTH:
