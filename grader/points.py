@@ -48,8 +48,8 @@ def load(path: Path) -> Points:
         raise wrong(str(error)) from None
     unknown = set(data) - {"points", "totals"}
     if unknown:
-        raise wrong(_("it may hold [points.04] (and so on for each step) and [totals] only, not {keys}").format(
-            keys=", ".join(sorted(unknown))))
+        raise wrong(_("it may hold [points.04] (and so on for each step) and [totals] "
+                      "only, not {keys}").format(keys=", ".join(sorted(unknown))))
     known = {step.id: step for step in steps()}
     given, totals = data.get("points", {}), data.get("totals", {})
     for step_id in [*given, *totals]:
