@@ -120,12 +120,9 @@ def parser() -> argparse.ArgumentParser:
                    metavar="MODE", help=_("how to run a server, as for grader"))
     p.add_argument("--lang", type=str.lower, choices=i18n.LANGUAGES, default=None,
                    help=_("language of the feedback in the reports"))
-    p.add_argument("--points", type=Path, metavar="FILE.toml",
-                   help=_("an instructor's points per check and per step ([points.04], "
-                          "[totals]), checked before grading"))
-    p.add_argument("--protocol", type=Path, metavar="FILE.toml",
-                   help=_("a course's own wire strings (prompt, leave, joined, left, message), "
-                          "to grade its servers on its own terms"))
+    from .cli import add_course_options
+
+    add_course_options(p)
     return p
 
 
@@ -293,14 +290,16 @@ def write_csv(path: Path, entries: list[Entry], wanted: list) -> None:
     """A row per student; the same columns in the same order every time."""
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", *[step.id for step in wanted], "total", "max", "failed",
-                         "problem", "unstable", "seconds"])
+        writer.writerow(["student", *[step.id for step in wanted], "total", "max", "bonus",
+                         "failed", "problem", "unstable", "seconds"])
         for entry in entries:
             points = points_by_step(entry)
             report = entry.report or {}
             writer.writerow([entry.name, *[points.get(step.id, 0) for step in wanted],
                              report.get("score", 0),
-                             report.get("max_score", sum(step.points for step in wanted)),
+                             report.get("max_score", sum(step.points for step in wanted
+                                                         if not step.bonus)),
+                             report.get("bonus_score", 0),
                              " ".join(failed_checks(entry)), entry.problem or _problems(report),
                              " ".join(entry.unstable()), entry.seconds])
 

@@ -112,7 +112,9 @@ def main(argv: list[str], command: str) -> int:
         return 2
     print(_("written: {path}").format(path=target))
     print(_("In GitHub Classroom, make the assignment from this repository as its template; the "
-            "workflow grades every push, a step per lesson ({total} points in all), so leave "
-            "Classroom's own test list empty.").format(
-                total=sum(step.points for step in steps())))
+            "workflow grades every push, a step per lesson ({total} points, and {bonus} more "
+            "for the bonus step, which Classroom adds to the total), so leave Classroom's own "
+            "test list empty.").format(
+                total=sum(step.points for step in steps() if not step.bonus),
+                bonus=sum(step.points for step in steps() if step.bonus)))
     return 0

@@ -21,7 +21,7 @@ KIT_HOME = Path(__file__).resolve().parent.parent
 COMMANDS = {  # grader WORD ...: the module whose main(argv) runs it
     "batch": "batch", "classroom": "classroom", "dist": "classroom", "gradescope": "gradescope",
     "doctor": "doctor", "watch": "watch", "chat": "chat_client", "hint": "hints",
-    "reset": "reset",
+    "reset": "reset", "load": "load",
 }
 
 
@@ -173,13 +173,7 @@ def parser() -> argparse.ArgumentParser:
   grader --list           the steps and their checks
 for instructors: grader batch, grader gradescope, grader classroom, grader dist"""),
     )
-    p.add_argument("steps", nargs="*", metavar="STEP",
-                   help=_("steps to grade, e.g. 04 (default: all of them)"))
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--solutions", action="store_true",
-                       help=_("grade the reference solutions instead of your lessons"))
-    where.add_argument("--dir", type=Path, metavar="PATH",
-                       help=_("grade the steps in PATH (laid out like lessons/)"))
+    where = add_steps_and_where(p)
     where.add_argument("--file", type=Path, metavar="FILE",
                        help=_("grade one file as the step given, e.g. grader 04 --file chat.py"))
     p.add_argument("--json", metavar="FILE",
@@ -189,12 +183,7 @@ for instructors: grader batch, grader gradescope, grader classroom, grader dist"
                    help=_("how to run a server: 'serve' calls its serve(listener), 'program' "
                           "runs it as python server.py, 'auto' (the default) serve() where "
                           "there is one"))
-    p.add_argument("--protocol", type=Path, metavar="FILE.toml",
-                   help=_("a course's own wire strings (prompt, leave, joined, left, message), "
-                          "to grade its servers on its own terms"))
-    p.add_argument("--points", type=Path, metavar="FILE.toml",
-                   help=_("an instructor's points per check and per step ([points.04], "
-                          "[totals]), checked before grading"))
+    add_course_options(p)
     p.add_argument("--format", choices=("json", "gradescope"), default="json",
                    help=_("what --json writes: the kit's report, or Gradescope's results.json "
                           "(then ./results.json unless --json says where)"))
@@ -204,6 +193,28 @@ for instructors: grader batch, grader gradescope, grader classroom, grader dist"
                    help=_("list the steps and their checks, and grade nothing"))
     p.add_argument("--version", action="store_true", help=_("show the grader's version"))
     return p
+
+
+def add_steps_and_where(p: argparse.ArgumentParser) -> argparse._MutuallyExclusiveGroup:
+    """STEP... and where the steps are (--solutions or --dir), for grader and grader watch."""
+    p.add_argument("steps", nargs="*", metavar="STEP",
+                   help=_("steps to grade, e.g. 04 (default: all of them)"))
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--solutions", action="store_true",
+                       help=_("grade the reference solutions instead of your lessons"))
+    where.add_argument("--dir", type=Path, metavar="PATH",
+                       help=_("grade the steps in PATH (laid out like lessons/)"))
+    return where
+
+
+def add_course_options(p: argparse.ArgumentParser) -> None:
+    """A course's own strings and points, for grader and grader batch."""
+    p.add_argument("--protocol", type=Path, metavar="FILE.toml",
+                   help=_("a course's own wire strings (prompt, leave, joined, left, message), "
+                          "to grade its servers on its own terms"))
+    p.add_argument("--points", type=Path, metavar="FILE.toml",
+                   help=_("an instructor's points per check and per step ([points.04], "
+                          "[totals]), checked before grading"))
 
 
 def choose_language(argv: list[str]) -> str:

@@ -24,6 +24,7 @@ class Step:
     points: int
     todos: tuple[str, ...]
     hints: tuple[str, ...]
+    bonus: bool = False  # beyond the course's 100 points: counted apart, never required
 
     @property
     def is_client(self) -> bool:
@@ -46,6 +47,7 @@ def steps() -> tuple[Step, ...]:
             points=s["points"],
             todos=tuple(s["todos"]),
             hints=tuple(s.get("hints", ())),
+            bonus=bool(s.get("bonus", False)),
         )
         for s in data["step"]
     )

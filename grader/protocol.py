@@ -23,6 +23,7 @@ LEAVE = "leave"
 JOINED = "{name} is amongst you now"
 LEFT = "{name} has abandoned y'all"
 MESSAGE = "{name}: {text}"
+NAME_TAKEN = "name taken, what's your name:"  # step 06: instead of the prompt, for a taken name
 
 DEFAULT_HOST = "localhost"
 DEFAULT_PORT = 8080

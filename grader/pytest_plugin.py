@@ -175,8 +175,8 @@ def server(request: pytest.FixtureRequest) -> Iterator:
     if code.problem:
         raise CheckFailed(code.problem)
     try:
-        session = Session(code.start(switch=RACE_SWITCH_INTERVAL if check.races else 0.0),
-                          code.wire)
+        session = Session(code.start(switch=RACE_SWITCH_INTERVAL if check.races else 0.0,
+                                     locks=check.races == "locks"), code.wire)
     except Unusable as problem:
         raise CheckFailed(str(problem)) from None
     request.node.lab = session

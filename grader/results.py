@@ -60,6 +60,7 @@ class StepResult:
     # shown apart; empty when it speaks the protocol
     behaviour: list[CheckResult] = field(default_factory=list)
     seconds: float = 0.0
+    bonus: bool = False  # a bonus step's points are counted apart (Report.bonus_points)
 
     @property
     def not_started(self) -> bool:
@@ -84,12 +85,25 @@ class Report:
 
     @property
     def points(self) -> int:
-        return sum(step.points for step in self.steps)
+        return sum(step.points for step in self.steps if not step.bonus)
 
     @property
     def max_points(self) -> int:
-        return sum(step.max_points for step in self.steps)
+        return sum(step.max_points for step in self.steps if not step.bonus)
+
+    @property
+    def bonus_points(self) -> int:
+        return sum(step.points for step in self.steps if step.bonus)
+
+    @property
+    def bonus_max_points(self) -> int:
+        return sum(step.max_points for step in self.steps if step.bonus)
+
+    @property
+    def required(self) -> list[StepResult]:
+        """The steps that decide `passed`: all but the bonus ones, unless only those ran."""
+        return [step for step in self.steps if not step.bonus] or self.steps
 
     @property
     def passed(self) -> bool:
-        return bool(self.steps) and all(step.passed for step in self.steps)
+        return bool(self.steps) and all(step.passed for step in self.required)

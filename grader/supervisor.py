@@ -93,7 +93,8 @@ def _parts(checks: list[Check]) -> list[list[Check]]:
     and slow ones); a slow `alone` check in a worker of its own. A check whose `after` is in
     another worker runs anyway; _settle() skips it if that one did not pass."""
     shared = [c for c in checks if not c.alone]
-    count = max(1, -(-len(shared) // PART_SIZE))
+    # behaviour checks skip at once for most servers: they make no worker of their own
+    count = max(1, -(-sum(not c.behaviour for c in shared) // PART_SIZE))
     return [shared[n::count] for n in range(count)] + [[c] for c in checks if c.alone]
 
 
@@ -101,7 +102,7 @@ def review(step: Step, student_file: Path) -> StepResult:
     """The step as far as reading its file tells (no code runs): graded unless it is missing,
     broken or not started."""
     result = StepResult(id=step.id, title=_(step.title), max_points=step.points,
-                        file=_display(student_file))
+                        file=_display(student_file), bonus=step.bonus)
     try:
         still = unfinished(read_source(student_file), step.todos)
     except Unusable as problem:

@@ -47,7 +47,7 @@ def main(argv: list[str]) -> int:
     where = ["--solutions"] if args.solutions else ["--dir", str(args.dir)] if args.dir else []
     if args.lang:
         where += ["--lang", args.lang]
-    return watch(chosen, where, footer(root, chosen), args.interval)
+    return watch(chosen, where, footer(root, chosen), args.interval, every=not args.steps)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -55,13 +55,7 @@ def parser() -> argparse.ArgumentParser:
         prog="grader watch",
         description=_("Grade again each time you save: every step whose file has changed "
                       "is graded again, until Ctrl-C."))
-    p.add_argument("steps", nargs="*", metavar="STEP",
-                   help=_("steps to grade, e.g. 04 (default: all of them)"))
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--solutions", action="store_true",
-                       help=_("grade the reference solutions instead of your lessons"))
-    where.add_argument("--dir", type=Path, metavar="PATH",
-                       help=_("grade the steps in PATH (laid out like lessons/)"))
+    cli.add_steps_and_where(p)
     p.add_argument("--lang", choices=i18n.LANGUAGES,
                    help=_("language of the output (default: GRADER_LANG, then your system's)"))
     p.add_argument("--interval", type=float, default=INTERVAL, metavar="SECONDS",
@@ -99,8 +93,9 @@ def settled(files: dict[str, Path]) -> dict[str, Fingerprint]:
 
 
 def watch(chosen: list[tuple[Step, Path]], where: list[str], footer_line: str,
-          interval: float = INTERVAL) -> int:
-    """Grade the chosen steps once, then each step again when its file changes, until Ctrl-C."""
+          interval: float = INTERVAL, every: bool = False) -> int:
+    """Grade the chosen steps once, then each step again when its file changes, until Ctrl-C.
+    `every`: no step was named, so a run of them all shows the progress, as `grader` does."""
     files = {step.id: path for step, path in chosen}
     seen = look(files)
     due = list(files)  # the steps the next run grades, in the manifest's order
@@ -112,7 +107,8 @@ def watch(chosen: list[tuple[Step, Path]], where: list[str], footer_line: str,
                 if not due:
                     print(footer_line, flush=True)
             if run is None and due:
-                run, due = start([sys.executable, "-m", "grader", *due, *where]), []
+                named = [] if every and len(due) == len(files) else due
+                run, due = start([sys.executable, "-m", "grader", *named, *where]), []
             time.sleep(interval)
             if look(files) != seen:
                 now = settled(files)

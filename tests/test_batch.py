@@ -54,7 +54,7 @@ def test_each_kind_of_submission_gets_its_row(graded_class: Path) -> None:
     assert "not a .zip" in table["egor"]["problem"]
     with (graded_class / "grades.csv").open(encoding="utf-8") as f:
         header = f.readline().strip()
-    assert header == "student,04,total,max,failed,problem,unstable,seconds"
+    assert header == "student,04,total,max,bonus,failed,problem,unstable,seconds"
 
 
 def test_every_graded_student_has_a_valid_report(graded_class: Path) -> None:

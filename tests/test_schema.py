@@ -45,8 +45,12 @@ def assert_consistent(data: dict, registered: bool = False) -> None:
     keys = [(check["step"], check["name"]) for check in checks]
     assert len(keys) == len(set(keys)), "a check is listed twice"
 
-    assert data["score"] == sum(step["points"] for step in steps)
-    assert data["max_score"] == sum(step["max_points"] for step in steps)
+    core = [step for step in steps if not step["bonus"]]
+    bonus = [step for step in steps if step["bonus"]]
+    assert data["score"] == sum(step["points"] for step in core)
+    assert data["max_score"] == sum(step["max_points"] for step in core)
+    assert data["bonus_score"] == sum(step["points"] for step in bonus)
+    assert data["bonus_max_score"] == sum(step["max_points"] for step in bonus)
     for check in checks:
         expected = check["max_points"] if check["status"] == "passed" else 0
         assert check["points"] == expected, check
@@ -62,9 +66,11 @@ def assert_consistent(data: dict, registered: bool = False) -> None:
             assert [c["name"] for c in mine] == [c.name for c in checks_for(step["id"])]
             assert step["max_points"] == sum(check["max_points"] for check in mine), step
 
+    required = core or steps  # a bonus step decides only when it ran alone
     every_check_passed = bool(steps) and all(
         step["status"] == "graded" and any(check["step"] == step["id"] for check in checks)
-        for step in steps) and all(check["status"] == "passed" for check in checks)
+        for step in required) and all(check["status"] == "passed" for check in checks
+                                      if check["step"] in {step["id"] for step in required})
     assert data["passed"] == every_check_passed, "passed says otherwise than the verdicts"
 
 
@@ -259,7 +265,7 @@ def test_report_with_every_status_is_valid(mixed_run: Run) -> None:
     data = assert_real_report(mixed_run)
     steps = {step["id"]: step["status"] for step in data["steps"]}
     assert steps == {"01": "graded", "02": "unusable", "03": "not_started", "04": "graded",
-                     "05": "not_started"}
+                     "05": "not_started", "06": "not_started"}
     assert {check["status"] for check in data["checks"]} == {"passed", "failed", "skipped"}
 
 

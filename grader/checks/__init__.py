@@ -6,7 +6,7 @@ a docstring (the line the student reads), and talk to the server through the `se
 `python -m pytest --pyargs grader.checks --student lessons`.
 """
 
-from . import behaviour, chat, client, echo  # noqa: F401  (registers the checks)
-from .registry import Check, checks_for, every_check_of, find, skipped_because
+from . import behaviour, chat, client, echo, fast_chat  # noqa: F401  (registers the checks)
+from .registry import Check, checks_for, every_check_of, find, inherit, skipped_because
 
-__all__ = ["Check", "checks_for", "every_check_of", "find", "skipped_because"]
+__all__ = ["Check", "checks_for", "every_check_of", "find", "inherit", "skipped_because"]

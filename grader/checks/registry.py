@@ -7,7 +7,7 @@ A check is an ordinary pytest test: grader/pytest_plugin.py collects every funct
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..i18n import _
 
@@ -23,7 +23,9 @@ class Check:
     after: tuple[str, ...]  # checks of the same step that must pass first, else this is skipped
     timeout: float
     alone: bool  # runs in a worker of its own, so that its slow measurement holds up no other
-    races: bool  # the host switches threads as often as it can: a race shows every time
+    # the host switches threads as often as it can, and with "locks" its locks yield before
+    # they are taken: a race shows every time
+    races: bool | str
     function: Callable
     # Judged without the protocol's strings, shown apart from the score, and run only for a
     # server whose prompt is not the protocol's (grader/checks/behaviour.py).
@@ -40,7 +42,7 @@ _REGISTRY: list[Check] = []
 
 def check(step: str, points: int, after: str | tuple[str, ...] = (),
           timeout: float = DEFAULT_TIMEOUT, alone: bool = False,
-          races: bool = False, behaviour: bool = False) -> Callable[[Callable], Callable]:
+          races: bool | str = False, behaviour: bool = False) -> Callable[[Callable], Callable]:
     def register(function: Callable) -> Callable:
         doc = (function.__doc__ or function.__name__).strip().splitlines()[0]
         registered = Check(
@@ -54,6 +56,15 @@ def check(step: str, points: int, after: str | tuple[str, ...] = (),
         return function
 
     return register
+
+
+def inherit(step: str, base: str) -> None:
+    """`step` is judged on every scored check of `base` too, each worth no points there (its
+    own checks carry its points): a step that breaks its base's protocol cannot pass."""
+    for inherited in checks_for(base):
+        copy = replace(inherited, step=step, points=0)
+        _REGISTRY.append(copy)
+        inherited.function.__grader_checks__.append(copy)
 
 
 def checks_for(step: str, behaviour: bool = False) -> list[Check]:

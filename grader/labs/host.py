@@ -45,6 +45,7 @@ LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "", "0.0.0.0", "::"}
 QUIET_WITHIN = 0.3  # seconds a "quiet?" question waits for every thread of the server to wait
 QUIET_POLLS = 3  # times in a row, 0.5 ms apart, that every thread must be seen waiting
 _sleep = time.sleep  # ours, before the student's is counted
+_allocate_lock = threading.Lock  # the real one, before a race check replaces it
 
 
 class Events:
@@ -284,9 +285,10 @@ class Waits:
 WAITS = Waits()
 
 
-def answer_quiet_questions(events: Events) -> None:
-    """Each byte the grader writes on the events channel (a socket) asks: is the server quiet?
-    The answer comes within QUIET_WITHIN s. Runs on the host's main thread, forever."""
+def answer_quiet_questions(events: Events, close_listener=None) -> None:
+    """Each "?" the grader writes on the events channel (a socket) asks: is the server quiet?
+    The answer comes within QUIET_WITHIN s. An "x" closes the listener serve() was given, as
+    its owner would to stop it (step 06). Runs on the host's main thread, forever."""
     fd = events.stream.fileno()
     if not stat.S_ISSOCK(os.fstat(fd).st_mode):
         while True:  # a pipe (Windows): no questions
@@ -299,6 +301,10 @@ def answer_quiet_questions(events: Events) -> None:
         if not asked:
             while True:  # the grader has gone; it ends this process
                 _sleep(3600)
+        if b"x" in asked and close_listener is not None:
+            close_listener()
+        if b"?" not in asked:
+            continue
         deadline = time.monotonic() + QUIET_WITHIN
         seen = 0
         while seen < QUIET_POLLS and time.monotonic() < deadline:
@@ -390,11 +396,41 @@ def report_exits(path: str, events: Events) -> None:
     os._exit = _exit
 
 
-def report_thread_crashes(path: str, events: Events, switch: float) -> None:
+LOCK_YIELD = 0.0005  # seconds a race check's threads wait before they take a lock
+
+
+class YieldingLock:
+    """threading.Lock in a race check: each acquire first lets the other threads run a moment,
+    so that a name looked up before the lock and taken under it is taken twice every time (a
+    window a busy machine opens now and then). Code that decides under the lock is unharmed."""
+
+    def __init__(self) -> None:
+        self._lock = _allocate_lock()
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        _sleep(LOCK_YIELD)
+        return self._lock.acquire(blocking, timeout)
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def locked(self) -> bool:
+        return self._lock.locked()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def report_thread_crashes(path: str, events: Events, switch: float, locks: bool = False) -> None:
     """Say where a thread of the student's died. `switch`: a thread switch interval so short
-    that an unguarded race shows in every run."""
+    that an unguarded race shows in every run; `locks`: locks that yield first (YieldingLock)."""
     if switch:
         sys.setswitchinterval(switch)
+    if locks:
+        threading.Lock = YieldingLock  # the student's, made from here on
 
     def crashed(args) -> None:
         if args.exc_value is not None and not isinstance(args.exc_value, SystemExit):
@@ -403,10 +439,10 @@ def report_thread_crashes(path: str, events: Events, switch: float) -> None:
     threading.excepthook = crashed
 
 
-def serve_forever(module, path: str, events: Events, switch: float = 0.0) -> None:
+def serve_forever(module, path: str, events: Events, race: dict) -> None:
     """serve(listener) in a daemon thread; this thread answers the grader's questions until
-    it is killed."""
-    report_thread_crashes(path, events, switch)
+    it is killed. `race`: how a check looks for races ("switch", "locks")."""
+    report_thread_crashes(path, events, float(race.get("switch", 0)), race.get("locks") is True)
     listener = socket.create_server(("127.0.0.1", 0))
 
     def run() -> None:
@@ -417,9 +453,17 @@ def serve_forever(module, path: str, events: Events, switch: float = 0.0) -> Non
         else:
             events.send("serve_returned")
 
+    def close_listener() -> None:
+        try:
+            listener.shutdown(socket.SHUT_RDWR)  # wakes an accept() waiting on Linux
+        except OSError:
+            pass
+        listener.close()
+        events.send("listener_closed")
+
     threading.Thread(target=run, daemon=True, name="serve").start()
     events.send("ready", port=listener.getsockname()[1])
-    answer_quiet_questions(events)  # until the grader ends this process
+    answer_quiet_questions(events, close_listener)  # until the grader ends this process
 
 
 def fork_server(events: Events):
@@ -505,10 +549,10 @@ def run_program(path: str, args: list, events: Events, server: bool = False) -> 
     events.send("main_returned" if server else "exiting", code=0)
 
 
-def run_server_program(path: str, events: Events, switch: float) -> None:
+def run_server_program(path: str, events: Events, race: dict) -> None:
     """`python FILE` with an empty stdin; the grader takes the first listen() as ready, and
     this process's questions are answered on a thread of their own."""
-    report_thread_crashes(path, events, switch)
+    report_thread_crashes(path, events, float(race.get("switch", 0)), race.get("locks") is True)
     threading.Thread(target=answer_quiet_questions, args=(events,), daemon=True,
                      name="host-questions").start()
     run_program(path, [], events, server=True)
@@ -533,11 +577,10 @@ def main(argv: list) -> None:
     if mode in ("serve", "zygote", "run", "run-zygote"):
         WAITS.install()
         report_input(path, events)
+    # how a check looks for races: from the fork request, or from the command line
+    race = {"switch": named.get("--switch", 0), "locks": named.get("--locks") == "1"}
     if mode in ("run", "run-zygote"):
-        switch = float(named.get("--switch", 0))
-        if mode == "run-zygote":
-            switch = float(fork_server(events).get("switch", 0))
-        run_server_program(path, events, switch)
+        run_server_program(path, events, fork_server(events) if mode == "run-zygote" else race)
         return
     if mode in ("program", "program-zygote"):
         if mode == "program-zygote":  # the interpreter is warm; the student's code not loaded
@@ -553,10 +596,7 @@ def main(argv: list) -> None:
     module = import_student(path, events, float(named.get("--deadline", IMPORT_DEADLINE)))
     if module is None:
         os._exit(0)
-    switch = float(named.get("--switch", 0))
-    if mode == "zygote":
-        switch = float(fork_server(events).get("switch", 0))
-    serve_forever(module, path, events, switch)
+    serve_forever(module, path, events, fork_server(events) if mode == "zygote" else race)
 
 
 def _channel(value: str) -> int:

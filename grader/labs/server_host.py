@@ -126,6 +126,8 @@ class ServerHost:
         self.stopping = False
         self.exit: dict | None = None  # what the host said as it called os._exit()
         self.asked: dict | None = None  # a program's last bind() before it listened, as asked
+        self.closing = False  # the grader closed the listener: serve() may return (step 06)
+        self.returned = threading.Event()  # serve() returned after that
         self.answers: queue.Queue[bool] = queue.Queue()  # to quiet() questions
         try:
             self.ps: psutil.Process | None = psutil.Process(pid)
@@ -197,6 +199,8 @@ class ServerHost:
                 self.exit = event
             elif kind == "quiet":
                 self.answers.put(event.get("quiet") is True)
+            elif kind == "serve_returned" and self.closing:
+                self.returned.set()
             elif kind == "serve_returned" and not self.stopping:
                 self.crashes.append(_("serve() returned; it should serve forever"))
 
@@ -210,6 +214,14 @@ class ServerHost:
             return self.answers.get(timeout=within)
         except (OSError, ValueError, queue.Empty):
             return False
+
+    def close_listener(self) -> None:
+        """Close the listener serve() was given, from inside the host, as its owner would."""
+        self.closing = True
+        try:
+            os.write(self.events.stream.fileno(), b"x")
+        except (OSError, ValueError):
+            pass
 
     # -- measured from outside ------------------------------------------------------------------
     def cpu_seconds(self, seconds: float) -> float:
@@ -513,13 +525,13 @@ class StudentServer:
             self.zygote.close()
             self.zygote = None
 
-    def start(self, switch: float = 0.0) -> ServerHost:
+    def start(self, switch: float = 0.0, locks: bool = False) -> ServerHost:
         """A fresh host serving the student's code, ready for clients; `switch`: its threads'
-        switch interval, where a check looks for races."""
+        switch interval, where a check looks for races; `locks`: its locks yield first."""
         with self.lock:
             if self.zygote and self.zygote.process.poll() is not None:
                 self._restart_zygote()  # the student's code killed it: the next check is owed one
-            host = self._fork(switch) if self.zygote else self._spawn(switch)
+            host = self._fork(switch, locks) if self.zygote else self._spawn(switch, locks)
         host.wait_ready()
         return host
 
@@ -535,12 +547,12 @@ class StudentServer:
                 self._stop_zygote()
         # from here on, a new interpreter for each check (self.zygote is None)
 
-    def _spawn(self, switch: float = 0.0) -> ServerHost:
+    def _spawn(self, switch: float = 0.0, locks: bool = False) -> ServerHost:
         output, stream = self._output_file()
-        command = (launcher.command("run", self.file, "--switch", str(switch))
-                   if self.mode == "program" else
+        race = ["--switch", str(switch), "--locks", "1" if locks else "0"]
+        command = (launcher.command("run", self.file, *race) if self.mode == "program" else
                    launcher.command("serve", self.file, "--deadline", str(IMPORT_DEADLINE),
-                                    "--switch", str(switch)))
+                                    *race))
         with stream:
             process, events = launcher.spawn(
                 command, stdin=subprocess.DEVNULL, stdout=stream, stderr=subprocess.STDOUT,
@@ -548,12 +560,13 @@ class StudentServer:
         return ServerHost(process.pid, EventReader(events), output, self.file.name, process,
                           self.mode, self.has_serve)
 
-    def _fork(self, switch: float = 0.0) -> ServerHost:
+    def _fork(self, switch: float = 0.0, locks: bool = False) -> ServerHost:
         assert self.zygote
         read_end, write_end = launcher.channel()
         output, stream = self._output_file()
         with stream:
-            pid = self.zygote.fork([write_end, os.dup(stream.fileno())], {"switch": switch},
+            pid = self.zygote.fork([write_end, os.dup(stream.fileno())],
+                                   {"switch": switch, "locks": locks},
                                    READY_WITHIN)
         if pid is None:
             os.close(read_end)

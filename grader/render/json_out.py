@@ -14,11 +14,14 @@ def to_data(report: Report) -> dict:
         "folder": report.folder,
         "score": report.points,
         "max_score": report.max_points,
+        "bonus_score": report.bonus_points,
+        "bonus_max_score": report.bonus_max_points,
         "passed": report.passed,
         "steps": [
             {"id": step.id, "title": step.title, "status": step.status.value,
              "points": step.points, "max_points": step.max_points, "file": step.file,
-             "not_started": step.not_started, "problem": step.problem, "notes": step.notes,
+             "not_started": step.not_started, "bonus": step.bonus, "problem": step.problem,
+             "notes": step.notes,
              "seconds": step.seconds}
             for step in report.steps
         ],

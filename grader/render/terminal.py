@@ -66,8 +66,12 @@ def render(report: Report, stream: TextIO, again: str = "", overview: bool = Fal
         # The number that decides the plural is `n` (Russian: 1 проверка, 2 проверки, 5 проверок).
         out.append(ngettext("{n} of {total} checks passed.", "{n} of {total} checks passed.",
                             passed).format(n=passed, total=len(checks)))
+    bonus = _("bonus: {points}/{max}").format(points=report.bonus_points,
+                                             max=report.bonus_max_points)
     score = _("Score: {points}/{max}").format(points=report.points, max=report.max_points)
-    first_gap = next((s for s in report.steps if not s.passed), None)
+    if report.bonus_max_points:  # a bonus step ran: its points apart (alone, only them)
+        score = f"{score}   {bonus}" if report.max_points else bonus[0].upper() + bonus[1:]
+    first_gap = next((s for s in report.required if not s.passed), None)
     if first_gap is None:
         out.append(style.paint(score, "1;32") + "   " + _("Well done!"))
     else:
@@ -102,9 +106,11 @@ def _progress(report: Report, style: Style) -> list[str]:
 
 
 def _to_work_on(report: Report) -> list[StepResult]:
-    """The steps begun but not done, or that cannot run; if none, the first one not done."""
+    """The steps begun but not done, or that cannot run; if none, the first one not done
+    (a bonus step only once every other is done)."""
     begun = [step for step in report.steps if not step.passed and not step.not_started]
-    return begun or [step for step in report.steps if not step.passed][:1]
+    ahead = [step for step in report.steps if not step.passed]
+    return begun or ([step for step in ahead if not step.bonus] or ahead)[:1]
 
 
 def _step(step: StepResult, style: Style) -> list[str]:

@@ -1,0 +1,1013 @@
+"""`grader load HOST PORT`: many chat clients at once against a server, and what it costs it.
+
+Each client connects, waits for the prompt, sends a name of its own (c0, c1, ...) and, once all
+of them are in the chat, sends its messages, `m <name> <seq> <send time in ns>`. Every message
+has to reach every other client; what arrives is counted: deliveries per second, latency, lost,
+duplicated and out-of-order lines, and, given the server's pid, its CPU time per delivery, its
+threads and memory, and how quiet it is once everyone has left.
+
+All clients live in one event loop (selectors, non-blocking sockets, a byte buffer and line
+splitting per socket), not in a thread each, so a thousand of them fit on two cores. The send
+time and the receive time come from the same clock (time.monotonic_ns(), one machine).
+Loopback only: any other address is refused before a socket is made.
+
+- Connecting: at most CONNECTING_AT_ONCE handshakes wait for their prompt at a time, so that a
+  listen backlog of 128 never overflows (an overflow costs a second-long SYN retry).
+- Ready: a client is known to be in the chat once it has received a join notice (only members
+  get chat lines) or another client has received its own. Sending starts when all are known to
+  be in, or SETTLE s after the last name if the notices stop short (another wire format).
+- Counting, per receiver and sender: a flag per sequence number (a second copy is a duplicate),
+  and the highest number so far (a lower one after it is out of order). Latency is counted in
+  10 µs steps. Lost: expected and not there once nothing has arrived for DRAIN s after the
+  last send, or at the deadline.
+- The server, given its pid: CPU time (psutil, in clock ticks: 10 ms on Linux, so short runs
+  say little) from the first message sent to the last delivered, divided by the deliveries;
+  threads and memory sampled every SAMPLE s; then AFTER s of CPU and threads once all clients
+  have closed their connections, and how long until its threads are as few as before.
+- Exit code: 0 when every message arrived once and in order, 1 when not, 2 when it could not
+  run (a refused address, nothing listening, too low a limit on open files).
+
+    grader load 127.0.0.1 8080 --clients 100 --messages 50
+    grader load --serve 04 --clients 1000 --messages 2 --json
+
+From Python: `run(("127.0.0.1", 8080), clients=100, messages=50, server_pid=pid)` returns a
+LoadResult; `served(path)` starts a server file on a free port and stops it afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import heapq
+import json
+import math
+import os
+import selectors
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from . import i18n, protocol
+from .i18n import _, ngettext
+
+KIT_HOME = Path(__file__).resolve().parent.parent
+# The names a student may give for this computer, and the address each one means here. The
+# lesson servers listen on IPv4, so "localhost" is 127.0.0.1 (not ::1 first, as on Windows).
+LOOPBACK = {"127.0.0.1": ("127.0.0.1", socket.AF_INET), "localhost": ("127.0.0.1", socket.AF_INET),
+            "::1": ("::1", socket.AF_INET6), "[::1]": ("::1", socket.AF_INET6)}
+CONNECTING_AT_ONCE = 64  # handshakes in flight: below any listen backlog (128 by default)
+SETTLE = 2.0  # s: with no join notice for this long after the last name, call the chat ready
+DRAIN = 2.0  # s: after the last send, what has not arrived when nothing came for this long is lost
+LINGER = 0.1  # s: after the last expected line, a moment more for late duplicates
+AFTER = 1.0  # s: how long the server is watched after all clients have left
+SHORT_CPU = 0.2  # s: server CPU below this is too few clock ticks (10 ms each) to go by
+SAMPLE = 0.05  # s between two looks at the server's threads and memory
+TICK = 0.1  # s between two updates of the progress bar
+RECV_SIZE = 256 * 1024
+BATCH = 32  # lines per send() when sending in a burst
+SLOW_RCVBUF = 4096  # bytes: a client that never reads gets a small receive buffer
+SPARE_FILES = 64  # descriptors beyond one per client: stdio, the selector, psutil, the server
+HIST_UNIT = 10_000  # ns: latencies are counted in 10 µs steps ...
+HIST_SIZE = 1_000_000  # ... up to 10 s; longer ones are kept one by one
+WOULD_BLOCK = {0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN, 10035}  # 10035: Windows
+
+
+class LoadError(Exception):
+    """A run that cannot start or go on, in one line for the student."""
+
+
+@dataclass
+class ServerMetrics:
+    """What the server process spent, from psutil (times in the load's clock)."""
+
+    pid: int
+    threads_before: int  # before the first client connected
+    cpu_seconds: float = 0.0  # user + system, from the first message sent to the last delivered
+    cpu_us_per_delivery: float | None = None
+    peak_threads: int = 0  # over the whole run, connecting to closing
+    peak_rss_mb: float = 0.0
+    after_cpu_percent: float | None = None  # of one core, in the AFTER s after all clients left
+    after_threads: int | None = None  # at the end of that second
+    idle_after_seconds: float | None = None  # until its threads were as many as before (None:
+    #                                          not within the run's time)
+    gone: bool = False  # the server process ended during the run
+
+
+@dataclass
+class LoadResult:
+    host: str
+    port: int
+    clients: int
+    messages: int
+    rate: float | None  # messages per second per client; None: a burst, as fast as it goes
+    size: int  # bytes of padding per message
+    slow: int  # clients that joined but never read
+    ready: bool = False
+    ready_seconds: float | None = None  # from the first connect until all had joined
+    ready_by_settle: bool = False  # no join notices to go by: a pause was taken instead
+    sent: int = 0  # messages handed to the kernel
+    expected: int = 0  # deliveries the messages sent call for (sent × other readers)
+    delivered: int = 0  # distinct deliveries that arrived
+    lost: int = 0  # expected, and never arrived by the end
+    duplicated: int = 0
+    out_of_order: int = 0  # arrived after a later one of the same sender, at the same receiver
+    malformed: int = 0  # lines that were none of the chat's
+    disconnected: int = 0  # reading clients whose connection the server closed
+    slow_dropped: int = 0  # clients that never read, and that the others were told had left
+    complete: bool = False  # everything expected arrived
+    timed_out: bool = False
+    send_seconds: float = 0.0  # from the first message sent to the last delivery
+    deliveries_per_second: float = 0.0
+    latency_ms: dict[str, float] | None = None  # p50, p95, p99, max
+    load_cpu_percent: float | None = None  # this tool's own CPU while sending, of one core:
+    #                                        near 100, the figures are the tool's limit
+    seconds: float = 0.0  # the whole run
+    server: ServerMetrics | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "clean": self.clean}
+
+    @property
+    def clean(self) -> bool:
+        """Everything arrived, once each, in order, in time."""
+        return (self.ready and self.complete and not self.timed_out and self.lost == 0
+                and self.duplicated == 0 and self.out_of_order == 0 and self.disconnected == 0)
+
+
+def loopback_address(host: str) -> tuple[str, int]:
+    """The loopback address `host` names, and its family; LoadError for any other host."""
+    try:
+        return LOOPBACK[host.strip().lower()]
+    except KeyError:
+        raise LoadError(_("only a server on this computer can be loaded (127.0.0.1, ::1 or "
+                          "localhost), not one at '{host}'.").format(host=host)) from None
+
+
+def raise_file_limit(needed: int) -> int:
+    """Lift the soft limit on open files to the hard one; LoadError if that is still too low."""
+    try:
+        import resource
+    except ImportError:  # Windows: no such limit, but select() there watches 512 sockets at most
+        if needed > 512:
+            raise LoadError(_("on Windows grader load can watch about 500 connections at most; "
+                              "use fewer clients.")) from None
+        return needed
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):
+            pass
+    elif hard == resource.RLIM_INFINITY and soft != resource.RLIM_INFINITY and soft < needed:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+            soft = needed
+        except (ValueError, OSError):
+            pass
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        raise LoadError(_("{clients} clients need about {needed} open files, but this process "
+                          "may open only {limit}: raise the limit (ulimit -n {needed}) or use "
+                          "fewer clients.").format(clients=needed - SPARE_FILES, needed=needed,
+                                                   limit=soft))
+    return soft
+
+
+class _Conn:
+    """One client: its socket, what it has not sent yet, and what it has received."""
+
+    __slots__ = ("index", "name", "prefix", "sock", "inbuf", "out", "state", "seq", "seen",
+                 "last", "slow", "registered", "writing")
+
+    def __init__(self, index: int, sock: socket.socket, slow: bool) -> None:
+        self.index = index
+        self.name = b"c%d" % index
+        self.prefix = b"m " + self.name + b" "
+        self.sock = sock
+        self.inbuf = b""
+        self.out = b""
+        self.state = "connecting"  # then "named", then "closed"
+        self.seq = 0  # the next message's number
+        self.seen: bytearray | None = None  # a flag per (sender, seq) that has arrived
+        self.last: list[int] | None = None  # per sender, the highest seq seen so far
+        self.slow = slow
+        self.registered = False
+        self.writing = False
+
+
+class _Watch:
+    """The server process seen through psutil, sampled as the run goes."""
+
+    def __init__(self, pid: int) -> None:
+        import psutil
+
+        self.psutil = psutil
+        try:
+            self.process = psutil.Process(pid)
+            threads = self.process.num_threads()
+        except psutil.Error:
+            raise LoadError(_("there is no process {pid} to watch (--pid).").format(
+                pid=pid)) from None
+        self.metrics = ServerMetrics(pid=pid, threads_before=threads, peak_threads=threads)
+        self.next_sample = 0.0
+        self.sample()
+
+    def cpu(self) -> float | None:
+        try:
+            times = self.process.cpu_times()
+        except self.psutil.Error:
+            self.metrics.gone = True
+            return None
+        return times.user + times.system
+
+    def sample(self) -> None:
+        try:
+            with self.process.oneshot():
+                threads = self.process.num_threads()
+                rss = self.process.memory_info().rss
+        except self.psutil.Error:
+            self.metrics.gone = True
+            return
+        self.metrics.peak_threads = max(self.metrics.peak_threads, threads)
+        self.metrics.peak_rss_mb = max(self.metrics.peak_rss_mb, rss / 1e6)
+
+    def maybe_sample(self, now: float) -> None:
+        if now >= self.next_sample:
+            self.next_sample = now + SAMPLE
+            self.sample()
+
+    def after(self, seconds: float, until: float) -> None:
+        """CPU and threads in the `seconds` after the clients left; then, until the monotonic
+        time `until` at most, how long its threads take to be as few as before the run."""
+        started, before = time.monotonic(), self.cpu()
+        metrics = self.metrics
+        while True:
+            try:
+                threads = self.process.num_threads()
+            except self.psutil.Error:
+                metrics.gone = True
+                return
+            now = time.monotonic()
+            if metrics.idle_after_seconds is None and threads <= metrics.threads_before:
+                metrics.idle_after_seconds = round(now - started, 2)
+            if metrics.after_cpu_percent is None and now >= started + seconds:
+                after = self.cpu()
+                if before is None or after is None:
+                    return
+                metrics.after_cpu_percent = round(100 * (after - before) / (now - started), 2)
+                metrics.after_threads = threads
+            if metrics.after_cpu_percent is not None and (
+                    metrics.idle_after_seconds is not None or now >= until):
+                return
+            time.sleep(SAMPLE)
+
+
+class _Progress:
+    """One line on stderr, rewritten in place; silent unless stderr is a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.next = 0.0
+        self.width = 0
+
+    def show(self, now: float, text: Callable[[], str]) -> None:
+        if not self.enabled or now < self.next:
+            return
+        self.next = now + TICK
+        line = text()[:78]
+        sys.stderr.write("\r" + line.ljust(self.width))
+        sys.stderr.flush()
+        self.width = len(line)
+
+    def done(self) -> None:
+        if self.enabled and self.width:
+            sys.stderr.write("\r" + " " * self.width + "\r")
+            sys.stderr.flush()
+
+
+def _bar(done: int, total: int, width: int = 24) -> str:
+    filled = width * done // total if total else width
+    return "[" + "#" * filled + "." * (width - filled) + "]"
+
+
+class _Run:
+    """The event loop of one run: every client's socket in one selector."""
+
+    def __init__(self, host: str, port: int, clients: int, messages: int, rate: float | None,
+                 size: int, slow: int, watch: _Watch | None, timeout: float, drain: float,
+                 progress: bool, ends: float) -> None:
+        self.address, self.family = loopback_address(host)
+        self.port = port
+        self.n, self.m, self.rate, self.slow_count = clients, messages, rate, slow
+        self.pad = (b" " + b"x" * (size - 1)) if size > 0 else b""
+        self.result = LoadResult(host=host, port=port, clients=clients, messages=messages,
+                                 rate=rate, size=size, slow=slow)
+        self.watch = watch
+        self.timeout, self.drain, self.ends = timeout, drain, ends
+        self.progress = _Progress(progress)
+        self.selector = selectors.DefaultSelector()
+        self.conns: list[_Conn] = []
+        self.names: dict[bytes, int] = {}
+        self.joined_prefix, self.joined_suffix = (
+            part.encode(protocol.ENCODING) for part in protocol.JOINED.split("{name}", 1))
+        self.left_prefix, self.left_suffix = (
+            part.encode(protocol.ENCODING) for part in protocol.LEFT.split("{name}", 1))
+        self.slow_left: set[int] = set()
+        self.prompt = protocol.PROMPT.encode(protocol.ENCODING)
+        # Counters (the hot path keeps them in locals and writes them back).
+        self.hist = [0] * HIST_SIZE
+        self.overflow: list[int] = []
+        self.delivered = self.duplicated = self.out_of_order = self.malformed = 0
+        self.confirmed: set[int] = set()  # clients known to be in the chat
+        self.last_confirmed = 0.0
+        self.named = 0
+        self.to_connect: deque[int] = deque()
+        self.connecting = 0
+        self.last_arrival = 0.0
+        self.last_delivery_ns = 0
+        self.send_started_ns = 0
+        self.schedule: list[tuple[int, int]] = []  # (due ns, client) when --rate is given
+        self.pending_writes = 0  # clients with something left to send
+        self.expected_total = 0
+        self.all_sent_at: float | None = None
+        self.cpu_start: float | None = None  # the server's CPU seconds as the sending starts
+        self.cpu_stopped: float | None = None  # ... and as the last delivery arrives
+        self.own_cpu_start = self.own_cpu_stopped = 0.0  # this process's, likewise
+        self.clock_stopped_ns = 0
+
+    # -- the phases ---------------------------------------------------------------------------
+
+    def run(self) -> LoadResult:
+        started = time.monotonic()
+        deadline = started + self.timeout
+        result = self.result
+        try:
+            self._join(range(self.n - self.slow_count), started, deadline)
+            if self.slow_count and not result.timed_out:
+                self._join(range(self.n - self.slow_count, self.n), started, deadline)
+            if self.watch:
+                self.watch.sample()  # every client is in: a thread-per-client server peaks here
+            if not result.timed_out:
+                result.ready = True
+                result.ready_seconds = round(time.monotonic() - started, 4)
+                self._send(deadline)
+        finally:
+            self.progress.done()
+            self._close_all()
+        if self.watch:
+            self.watch.after(AFTER, max(time.monotonic() + AFTER, self.ends))
+            result.server = self.watch.metrics
+        self._count(time.monotonic() - started)
+        return result
+
+    def _join(self, indexes: range, started: float, deadline: float) -> None:
+        """Connect these clients, answer each prompt with a name, wait until all are in."""
+        wanted = set(indexes)
+        for index in indexes:
+            self.conns.append(None)  # type: ignore[arg-type]  # filled in by _connect_more
+            self.names[b"c%d" % index] = index
+        self.to_connect.extend(indexes)
+        self.last_confirmed = time.monotonic()
+        while True:
+            self._connect_more()
+            now = time.monotonic()
+            if wanted <= self.confirmed:
+                return
+            if self.named == len(self.names) and now - self.last_confirmed > SETTLE:
+                self.result.ready_by_settle = True  # no notices to go by (or one is missing)
+                return
+            if now > deadline:
+                self.result.timed_out = True
+                self.result.notes.append(_("not every client had joined when the time was up "
+                                           "({named} of {total} had been asked their name)")
+                                         .format(named=self.named, total=len(self.names)))
+                return
+            self._poll(0.05, now)
+            self.progress.show(now, lambda: _("joining  {bar} {joined}/{total} in the chat")
+                               .format(bar=_bar(len(self.confirmed), self.n),
+                                       joined=len(self.confirmed), total=self.n))
+
+    def _send(self, deadline: float) -> None:
+        """Every reading client sends its messages; wait for them to arrive, or to be lost."""
+        readers = [conn for conn in self.conns if not conn.slow]
+        for conn in readers:
+            conn.seen = bytearray(self.n * self.m)
+            conn.last = [-1] * self.n
+        senders = [conn for conn in readers if conn.state != "closed"]
+        self.expected_total = len(readers) * (len(readers) - 1) * self.m
+        if self.watch:
+            self.cpu_start = self.watch.cpu()
+        self.own_cpu_start = time.process_time()
+        self.send_started_ns = time.monotonic_ns()
+        if self.rate is None:
+            for conn in senders:
+                self._pump(conn)
+        else:
+            period = int(1e9 / self.rate)
+            for conn in senders:  # spread the clients' first sends over one period
+                heapq.heappush(self.schedule, (self.send_started_ns + period * conn.index
+                                               // max(len(senders), 1), conn.index))
+        complete_at: float | None = None
+        while True:
+            now = time.monotonic()
+            if self.schedule:
+                self._due(time.monotonic_ns())
+            if self.all_sent_at is None and not self.schedule and self.pending_writes == 0 \
+                    and all(conn.seq == self.m or conn.state == "closed" for conn in senders):
+                self.all_sent_at = now
+            if complete_at is None and self.delivered >= self.expected_total:
+                complete_at = now
+                self._stop_clocks()
+            if complete_at is not None and now - complete_at >= LINGER:
+                return
+            if self.all_sent_at is not None and complete_at is None \
+                    and now - max(self.last_arrival, self.all_sent_at) > self.drain:
+                self._stop_clocks()
+                return
+            if now > deadline:
+                self.result.timed_out = True
+                self.result.notes.append(_("the time was up before every message had arrived "
+                                           "or been given up"))
+                self._stop_clocks()
+                return
+            wait = 0.05
+            if self.schedule:
+                wait = min(wait, max(0.0, (self.schedule[0][0] - time.monotonic_ns()) / 1e9))
+            self._poll(wait, now)
+            self.progress.show(now, lambda: _("sending  {bar} {delivered}/{expected} "
+                                              "delivered").format(
+                bar=_bar(self.delivered, self.expected_total), delivered=self.delivered,
+                expected=self.expected_total))
+
+    def _stop_clocks(self) -> None:
+        if self.clock_stopped_ns:
+            return
+        self.clock_stopped_ns = time.monotonic_ns()
+        self.own_cpu_stopped = time.process_time()
+        if self.watch:
+            self.cpu_stopped = self.watch.cpu()
+            self.watch.sample()
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def _poll(self, timeout: float, now: float) -> None:
+        for key, mask in self.selector.select(timeout):
+            conn = key.data
+            if mask & selectors.EVENT_READ:
+                self._read(conn)
+            if mask & selectors.EVENT_WRITE and conn.state != "closed":
+                self._pump(conn)
+        if self.watch:
+            self.watch.maybe_sample(now)
+
+    def _connect_more(self) -> None:
+        while self.to_connect and self.connecting < CONNECTING_AT_ONCE:
+            index = self.to_connect.popleft()
+            slow = index >= self.n - self.slow_count
+            sock = socket.socket(self.family, socket.SOCK_STREAM)
+            try:
+                sock.setblocking(False)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                if slow:  # before connecting, so that the window it offers stays small
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SLOW_RCVBUF)
+                code = sock.connect_ex((self.address, self.port))
+            except OSError as error:
+                sock.close()
+                raise LoadError(_("could not open connection {n}: {reason}").format(
+                    n=index + 1, reason=error.strerror or error)) from None
+            if code not in WOULD_BLOCK:
+                sock.close()
+                raise self._refused(code)
+            conn = _Conn(index, sock, slow)
+            self.conns[index] = conn
+            self.selector.register(sock, selectors.EVENT_READ, conn)
+            conn.registered = True
+            self.connecting += 1
+
+    def _refused(self, code: int) -> LoadError:
+        if code == errno.ECONNREFUSED or code == 10061:
+            return LoadError(_("Nothing is listening at {host}:{port}. Start your server "
+                               "first, for example: python lessons/04_multi_user/server.py "
+                               "{port}").format(host=self.result.host, port=self.port))
+        return LoadError(_("could not connect to {host}:{port}: {reason}").format(
+            host=self.result.host, port=self.port, reason=os.strerror(code)))
+
+    def _read(self, conn: _Conn) -> None:
+        try:
+            data = conn.sock.recv(RECV_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as error:
+            if conn.state == "connecting" and isinstance(error, ConnectionRefusedError):
+                raise self._refused(errno.ECONNREFUSED) from None
+            data = b""
+        if not data:
+            self._gone(conn)
+            return
+        now_ns = time.monotonic_ns()
+        self.last_arrival = time.monotonic()
+        if conn.inbuf:
+            data = conn.inbuf + data
+        if data[-1:] == b"\n":
+            conn.inbuf = b""
+            lines = data.split(b"\n")
+            lines.pop()
+        else:
+            lines = data.split(b"\n")
+            conn.inbuf = lines.pop()
+            if len(conn.inbuf) > 2 * protocol.MAX_LINE_BYTES:  # no line ends: give it up
+                self.malformed += 1
+                conn.inbuf = b""
+        if lines:
+            self._lines(conn, lines, now_ns)
+
+    def _lines(self, conn: _Conn, lines: list[bytes], now_ns: int) -> None:
+        """Count what arrived: the hot path, so it keeps its counters in locals."""
+        seen, last, m, names = conn.seen, conn.last, self.m, self.names
+        hist, overflow = self.hist, self.overflow
+        delivered = duplicated = out_of_order = malformed = 0
+        for line in lines:
+            head, marker, text = line.partition(b": m ")
+            if marker and seen is not None:
+                parts = text.split(b" ", 3)  # sender, seq, send time, [padding]
+                try:
+                    sender = names[parts[0]]
+                    seq = int(parts[1])
+                    sent_ns = int(parts[2])
+                except (KeyError, IndexError, ValueError):
+                    malformed += 1
+                    continue
+                if head != parts[0] or not 0 <= seq < m or sender == conn.index:
+                    malformed += 1  # another sender's name, a number we never sent, an echo
+                    continue
+                slot = sender * m + seq
+                if seen[slot]:
+                    duplicated += 1
+                    continue
+                seen[slot] = 1
+                delivered += 1
+                if seq < last[sender]:
+                    out_of_order += 1
+                else:
+                    last[sender] = seq
+                step = (now_ns - sent_ns) // HIST_UNIT
+                if step < HIST_SIZE:
+                    hist[step if step > 0 else 0] += 1
+                else:
+                    overflow.append(step)
+            else:
+                self._other(conn, line.rstrip(b"\r"))
+        if delivered:
+            self.delivered += delivered
+            self.last_delivery_ns = now_ns
+        self.duplicated += duplicated
+        self.out_of_order += out_of_order
+        self.malformed += malformed
+
+    def _other(self, conn: _Conn, line: bytes) -> None:
+        """A line that is not one of our messages: a prompt, a notice, or something else."""
+        prefix, suffix = self.joined_prefix, self.joined_suffix
+        if line.startswith(prefix) and line.endswith(suffix) and \
+                len(line) > len(prefix) + len(suffix):
+            joiner = self.names.get(line[len(prefix):len(line) - len(suffix)])
+            if joiner is not None:
+                # Only members receive chat lines, and a notice goes out as its subject joins.
+                self._confirm(joiner)
+                self._confirm(conn.index)
+                return
+        if line == self.prompt and conn.state == "connecting":
+            conn.state = "named"
+            self.connecting -= 1
+            self.named += 1
+            self._queue(conn, conn.name + b"\n")
+            self._pump(conn)
+            if conn.slow:  # from now on it never reads: the server's lines pile up
+                self._stop_reading(conn)
+            return
+        prefix, suffix = self.left_prefix, self.left_suffix
+        if line.startswith(prefix) and line.endswith(suffix):
+            leaver = self.names.get(line[len(prefix):len(line) - len(suffix)])
+            if leaver is not None and self.conns[leaver].slow:
+                self.slow_left.add(leaver)  # the server gave up on a client that never reads
+            return
+        if protocol.is_notice(line.decode(protocol.ENCODING, "replace")):
+            return  # a name that is not ours
+        self.malformed += 1
+
+    def _confirm(self, index: int) -> None:
+        if index not in self.confirmed:
+            self.confirmed.add(index)
+            self.last_confirmed = time.monotonic()
+
+    def _stop_reading(self, conn: _Conn) -> None:
+        if conn.registered:
+            self.selector.unregister(conn.sock)
+            conn.registered = False
+            conn.writing = False
+
+    def _gone(self, conn: _Conn) -> None:
+        """The server closed this client's connection."""
+        if conn.state == "connecting":
+            self.connecting -= 1
+        if not conn.slow:
+            self.result.disconnected += 1
+        if conn.out:
+            self.pending_writes -= 1
+        conn.state, conn.out = "closed", b""
+        self._stop_reading(conn)
+        conn.sock.close()
+
+    def _due(self, now_ns: int) -> None:
+        """--rate: send each message whose time has come."""
+        schedule, period = self.schedule, int(1e9 / self.rate)  # type: ignore[operator]
+        while schedule and schedule[0][0] <= now_ns:
+            due, index = heapq.heappop(schedule)
+            conn = self.conns[index]
+            if conn.state == "closed":
+                continue
+            self._queue(conn, b"%s%d %d%s\n" % (conn.prefix, conn.seq, time.monotonic_ns(),
+                                                self.pad))
+            conn.seq += 1
+            self._pump(conn, generate=False)
+            if conn.seq < self.m:
+                heapq.heappush(schedule, (due + period, index))
+
+    def _queue(self, conn: _Conn, data: bytes) -> None:
+        if not conn.out:
+            self.pending_writes += 1
+        conn.out += data
+
+    def _pump(self, conn: _Conn, generate: bool = True) -> None:
+        """Send what is waiting; in a burst, make the next batch of lines when that is empty."""
+        if conn.state == "closed":
+            return
+        if not conn.out and generate and self.rate is None and conn.seen is not None \
+                and conn.seq < self.m:
+            count = min(BATCH, self.m - conn.seq)
+            stamp = b" %d%s\n" % (time.monotonic_ns(), self.pad)
+            self._queue(conn, b"".join(b"%s%d%s" % (conn.prefix, seq, stamp)
+                                       for seq in range(conn.seq, conn.seq + count)))
+            conn.seq += count
+        if conn.out:
+            try:
+                sent = conn.sock.send(conn.out)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:
+                self._gone(conn)
+                return
+            conn.out = conn.out[sent:]
+            if not conn.out:
+                self.pending_writes -= 1
+        more = bool(conn.out) or (self.rate is None and conn.seen is not None
+                                  and conn.seq < self.m)
+        if more != conn.writing and conn.registered:
+            events = selectors.EVENT_READ | (selectors.EVENT_WRITE if more else 0)
+            self.selector.modify(conn.sock, events, conn)
+            conn.writing = more
+
+    def _close_all(self) -> None:
+        for conn in self.conns:
+            if conn is None or conn.state == "closed":
+                continue
+            self._stop_reading(conn)
+            try:
+                conn.sock.close()
+            except OSError:
+                pass
+            conn.state = "closed"
+        self.selector.close()
+
+    # -- the figures --------------------------------------------------------------------------
+
+    def _count(self, seconds: float) -> None:
+        result = self.result
+        readers = [conn for conn in self.conns if conn is not None and not conn.slow]
+        result.sent = sum(max(0, conn.seq - conn.out.count(b"\n")) for conn in readers)
+        result.expected = result.sent * (len(readers) - 1) if result.ready else 0
+        result.delivered = self.delivered
+        result.lost = max(0, result.expected - self.delivered)
+        result.duplicated = self.duplicated
+        result.out_of_order = self.out_of_order
+        result.malformed = self.malformed
+        result.slow_dropped = len(self.slow_left)
+        result.complete = result.ready and result.lost == 0
+        if self.delivered and self.last_delivery_ns > self.send_started_ns:
+            result.send_seconds = round((self.last_delivery_ns - self.send_started_ns) / 1e9, 4)
+            result.deliveries_per_second = round(self.delivered / result.send_seconds, 1)
+        result.latency_ms = self._percentiles()
+        if self.clock_stopped_ns > self.send_started_ns:
+            result.load_cpu_percent = round(100 * (self.own_cpu_stopped - self.own_cpu_start)
+                                            / ((self.clock_stopped_ns - self.send_started_ns)
+                                               / 1e9), 1)
+        result.seconds = round(seconds, 3)
+        if self.watch:
+            start, stop = self.cpu_start, self.cpu_stopped
+            metrics = self.watch.metrics
+            if start is not None and stop is not None:
+                metrics.cpu_seconds = round(stop - start, 4)
+                if self.delivered:
+                    metrics.cpu_us_per_delivery = round(1e6 * (stop - start) / self.delivered, 3)
+            metrics.peak_rss_mb = round(metrics.peak_rss_mb, 1)
+        if result.ready_by_settle:
+            result.notes.append(_("the server's join notices were not all seen: the chat was "
+                                  "called ready after a pause of {seconds} s").format(
+                                      seconds=SETTLE))
+
+    def _percentiles(self) -> dict[str, float] | None:
+        total = sum(self.hist) + len(self.overflow)
+        if not total:
+            return None
+        wanted = {name: max(1, math.ceil(share * total))
+                  for name, share in (("p50", 0.50), ("p95", 0.95), ("p99", 0.99))}
+        found: dict[str, float] = {}
+        count = 0
+        for step, n in enumerate(self.hist):
+            if not n:
+                continue
+            count += n
+            for name, rank in wanted.items():
+                if name not in found and count >= rank:
+                    found[name] = step
+            top = step
+            if count == total:
+                break
+        for step in sorted(self.overflow):
+            count += 1
+            for name, rank in wanted.items():
+                if name not in found and count >= rank:
+                    found[name] = step
+            top = step
+        found["max"] = top
+        return {name: round(step * HIST_UNIT / 1e6, 3) for name, step in found.items()}
+
+
+def run(address: tuple[str, int], clients: int, messages: int, rate: float | None = None,
+        server_pid: int | None = None, timeout: float = 60.0, size: int = 0, slow: int = 0,
+        drain: float = DRAIN, progress: bool = False) -> LoadResult:
+    """One load run against a chat server at `address` (loopback only): `clients` clients, of
+    which the last `slow` join and never read again, each other one sending `messages` messages,
+    `rate` a second (None: as fast as the server takes them). `server_pid` adds the server's
+    figures. Bounded by `timeout` seconds in all. LoadError when it cannot be done."""
+    host, port = address
+    loopback_address(host)  # before anything else: nothing is sent anywhere else
+    if clients - slow < 2:
+        raise LoadError(_("it takes at least two clients that read (--clients, --slow)."))
+    if messages < 1:
+        raise LoadError(_("each client has to send at least one message (--messages)."))
+    if rate is not None and rate <= 0:
+        raise LoadError(_("the rate must be more than 0 messages a second, or 'burst'."))
+    raise_file_limit(clients + SPARE_FILES)
+    watch = _Watch(server_pid) if server_pid else None
+    ends = time.monotonic() + timeout
+    budget = max(1.0, timeout - (AFTER + 0.5 if watch else 0.5))
+    return _Run(host, port, clients, messages, rate, size, slow, watch, budget, drain,
+                progress, ends).run()
+
+
+# -- a server of the kit's, started for a run ---------------------------------------------------
+
+def solution_server(step: str) -> Path:
+    """solutions/<folder>/server.py for a step given as 04, 4 or 04_multi_user."""
+    solutions = KIT_HOME / "solutions"
+    wanted = step.strip().zfill(2) if step.strip().isdecimal() else step.strip()
+    number = wanted.split("_", 1)[0]
+    if number.isdecimal() and int(number) < 4:
+        raise LoadError(_("only the multi-user chat servers can be loaded (step 04 and later), "
+                          "not step {step}.").format(step=step))
+    for folder in sorted(solutions.iterdir()) if solutions.is_dir() else ():
+        if folder.name == wanted or folder.name.split("_", 1)[0] == wanted:
+            path = folder / "server.py"
+            if path.is_file():
+                return path
+            raise LoadError(_("step {step} has no server to load ({path} is missing).")
+                            .format(step=step, path=path))
+    raise LoadError(_("there is no step {step} in {folder}.").format(step=step, folder=solutions))
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def served(path: Path, timeout: float = 10.0) -> Iterator[tuple[tuple[str, int], int]]:
+    """Run `python PATH PORT` on a free port of 127.0.0.1 until the block ends; yields the
+    address and the process id. Nothing is left running afterwards."""
+    import psutil
+
+    path = Path(os.path.abspath(path))
+    port = free_port()
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen([sys.executable, str(path), str(port)], cwd=path.parent,
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=errors)
+        try:
+            _wait_listening(psutil.Process(process.pid), process, port, timeout, errors, path)
+            yield ("127.0.0.1", port), process.pid
+        finally:
+            process.terminate()
+            try:
+                process.wait(3)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(3)
+
+
+def _wait_listening(watched, process: subprocess.Popen, port: int, timeout: float,
+                    errors, path: Path) -> None:
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    listing = getattr(watched, "net_connections", None) or watched.connections
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            errors.seek(0)
+            tail = errors.read().decode("utf-8", "replace").strip().splitlines()[-1:]
+            raise LoadError(_("{path} ended before it listened (exit code {code}){tail}").format(
+                path=path, code=process.returncode, tail=": " + tail[0] if tail else ""))
+        try:
+            if any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr[1] == port
+                   for c in listing(kind="tcp")):
+                return
+        except psutil.Error:
+            pass
+        time.sleep(0.02)
+    raise LoadError(_("{path} did not listen on port {port} within {seconds} s.").format(
+        path=path, port=port, seconds=timeout))
+
+
+# -- the command --------------------------------------------------------------------------------
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="grader load",
+        description=_("Load a chat server with many clients at once (on this computer only) and "
+                      "count what arrives: deliveries per second, latency, lost, duplicated and "
+                      "out-of-order lines, and the server's CPU, threads and memory."))
+    p.add_argument("host", nargs="?", metavar="HOST",
+                   help=_("the server's address: 127.0.0.1, ::1 or localhost"))
+    p.add_argument("port", nargs="?", metavar="PORT", help=_("the server's port"))
+    p.add_argument("--serve", metavar="STEP",
+                   help=_("start that step's solution server (solutions/) on a free port, load "
+                          "it, and stop it afterwards"))
+    p.add_argument("--clients", type=int, default=10, metavar="N",
+                   help=_("clients connected at once (default: {n})").format(n=10))
+    p.add_argument("--messages", type=int, default=100, metavar="M",
+                   help=_("messages each client sends (default: {n})").format(n=100))
+    p.add_argument("--rate", default="burst", metavar="R",
+                   help=_("messages a second per client, or 'burst': as fast as the server "
+                          "takes them (the default)"))
+    p.add_argument("--size", type=int, default=0, metavar="BYTES",
+                   help=_("bytes of padding added to each message (default: none)"))
+    p.add_argument("--slow", type=int, default=0, metavar="K",
+                   help=_("of the clients, K join and then never read (a small receive buffer)"))
+    p.add_argument("--pid", type=int, metavar="PID",
+                   help=_("the server's process id, for its CPU, threads and memory"))
+    p.add_argument("--json", action="store_true", help=_("print the result as JSON"))
+    p.add_argument("--timeout", type=float, default=60.0, metavar="S",
+                   help=_("the longest the whole run may take, in seconds (default: {n})")
+                   .format(n=60))
+    p.add_argument("--lang", type=str.lower, choices=i18n.LANGUAGES,
+                   help=_("language of the output (default: GRADER_LANG, then your system's)"))
+    return p
+
+
+def main(argv: list[str]) -> int:
+    p = parser()
+    args = p.parse_args(argv)
+    if args.lang:  # `grader` has set it already; this is for python -m grader.load
+        i18n.set_language(args.lang)
+    try:
+        rate = None if args.rate.strip().lower() == "burst" else float(args.rate)
+    except ValueError:
+        p.error(_("--rate takes a number of messages a second, or 'burst', not '{rate}'")
+                .format(rate=args.rate))
+    if not 0 < args.timeout <= 3600:
+        p.error(_("--timeout takes from 1 to 3600 seconds"))
+    if args.clients > 20_000 or args.size < 0 or args.size > 60_000 or args.slow < 0:
+        p.error(_("--clients at most 20000, --size from 0 to 60000, --slow 0 or more"))
+    progress = sys.stderr.isatty()
+    try:
+        if args.serve:
+            if args.host or args.port or args.pid:
+                p.error(_("--serve starts its own server: give no HOST, PORT or --pid with it"))
+            path = solution_server(args.serve)
+            raise_file_limit(args.clients + SPARE_FILES)  # the server inherits the limit
+            with served(path) as (address, pid):
+                result = run(address, args.clients, args.messages, rate, pid, args.timeout,
+                             args.size, args.slow, progress=progress)
+        else:
+            if not args.host or not args.port:
+                p.error(_("give HOST and PORT (e.g. grader load 127.0.0.1 8080), or --serve STEP"))
+            loopback_address(args.host)
+            if not (args.port.isdecimal() and 0 < int(args.port) < 65536):
+                p.error(_("the port must be a number from 1 to 65535, not '{port}'")
+                        .format(port=args.port))
+            result = run((args.host, int(args.port)), args.clients, args.messages, rate,
+                         args.pid, args.timeout, args.size, args.slow, progress=progress)
+    except LoadError as error:
+        print(f"grader load: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(_("grader load: stopped (Ctrl-C); nothing is left running."), file=sys.stderr)
+        return 130
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        sys.stdout.write(render(result))
+    return 0 if result.clean else 1
+
+
+def _grouped(value: float) -> str:
+    """1 234 567: digits in threes, parted by spaces, the same in every language."""
+    return f"{value:,.0f}".replace(",", " ")
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def render(result: LoadResult) -> str:
+    """The result as a table for people."""
+    rate = _("burst") if result.rate is None else _("{rate} a second each").format(
+        rate=f"{result.rate:g}")
+    rows = [(_("server"), f"{result.host}:{result.port}"),
+            (_("clients"), ngettext("{clients} ({slow} of them never reads), {messages} messages "
+                                    "each, {rate}", "{clients} ({slow} of them never read), "
+                                    "{messages} messages each, {rate}", result.slow).format(
+                clients=result.clients, slow=result.slow, messages=result.messages, rate=rate)
+             if result.slow else _("{clients}, {messages} messages each, {rate}").format(
+                 clients=result.clients, messages=result.messages, rate=rate))]
+    if result.ready:
+        rows.append((_("all joined after"), _("{seconds:.2f} s").format(
+            seconds=result.ready_seconds)))
+    else:
+        rows.append((_("all joined after"), _("never: not all of them got in")))
+    rows.append((_("delivered"), _("{delivered} of {expected} expected, {per_second} a second "
+                                   "over {seconds:.2f} s").format(
+        delivered=result.delivered, expected=result.expected,
+        per_second=_grouped(result.deliveries_per_second), seconds=result.send_seconds)))
+    latency = result.latency_ms or {}
+    rows.append((_("latency (ms)"), _("p50 {p50}, p95 {p95}, p99 {p99}, max {max}").format(
+        p50=_ms(latency.get("p50")), p95=_ms(latency.get("p95")), p99=_ms(latency.get("p99")),
+        max=_ms(latency.get("max")))))
+    rows += [(_("lost"), str(result.lost)), (_("duplicated"), str(result.duplicated)),
+             (_("out of order"), str(result.out_of_order))]
+    if result.malformed:
+        rows.append((_("unexpected lines"), str(result.malformed)))
+    if result.disconnected:
+        rows.append((_("dropped by the server"), str(result.disconnected)))
+    if result.slow:
+        rows.append((_("non-readers dropped"), _("{dropped} of {slow} (the others were told "
+                                                 "they left)").format(
+            dropped=result.slow_dropped, slow=result.slow)))
+    server = result.server
+    if server:
+        cpu = "-" if server.cpu_us_per_delivery is None else f"{server.cpu_us_per_delivery:.2f}"
+        rows.append((_("server CPU"), _("{cpu} µs per delivery ({seconds:.2f} s in all)")
+                     .format(cpu=cpu, seconds=server.cpu_seconds)))
+        if server.cpu_seconds < SHORT_CPU:
+            rows.append(("", _("(too little to measure well: CPU time is counted in steps of "
+                               "10 ms; send more messages)")))
+        rows.append((_("server at its peak"), _("{threads} threads, {rss:.1f} MB of memory")
+                     .format(threads=server.peak_threads, rss=server.peak_rss_mb)))
+        if server.after_cpu_percent is not None:
+            rows.append((_("after all left"), _("{cpu:.1f} % of a core over {seconds:g} s, "
+                                                "{threads} threads ({before} before)").format(
+                cpu=server.after_cpu_percent, seconds=AFTER, threads=server.after_threads,
+                before=server.threads_before)))
+        if server.idle_after_seconds is not None:
+            rows.append((_("back to idle"), _("as many threads as before, {seconds:.2f} s after "
+                                              "all left").format(
+                seconds=server.idle_after_seconds)))
+        elif server.after_threads is not None:
+            rows.append((_("back to idle"), _("not yet: more threads than before when the run "
+                                              "ended")))
+        if server.gone:
+            rows.append((_("server"), _("its process ended during the run")))
+    if result.load_cpu_percent is not None:
+        note = _(" (busy: the figures may be this tool's limit, not the server's)") \
+            if result.load_cpu_percent >= 90 else ""
+        rows.append((_("this tool's CPU"), _("{cpu:.0f} % of a core while sending{note}").format(
+            cpu=result.load_cpu_percent, note=note)))
+    width = max(len(label) for label, _value in rows) + 2
+    lines = [f"  {label.ljust(width)}{value}" for label, value in rows]
+    lines += [f"  {note}" for note in result.notes]
+    verdict = _("every message arrived, once, in order") if result.clean else \
+        _("not every message arrived once and in order: see above")
+    return "\n".join(["grader load", *lines, verdict]) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
