@@ -64,6 +64,8 @@ def main(argv: list[str]) -> int:
     if failed:
         summary = _("To fix: the lines marked {mark}; then run `{command}` again.").format(
             mark=style.marks[FAILED], command=_doctor_command())
+    elif any(finding.status == ADVICE for finding in findings):
+        summary = _("Nothing stops the grader; the lines marked ! are worth a look.")
     else:
         summary = _("All set: nothing to fix.")
     for line in _wrap(summary, "", ""):

@@ -31,10 +31,10 @@ def test_a_whole_session(lessons: Path, tmp_path: Path) -> None:
     assert code == 1 and "01 echo server" in out and "not started" in out
     assert "Next: 01 echo server" in out and "02 line framing" not in out.split("Next:")[1]
     code, out = loop("hint", "01", cwd=here, cache=cache)
-    assert code == 0 and "1 of 3" in out and step("01").hints[0] in out
+    assert code == 0 and "1 of 4" in out and step("01").hints[0] in out
     assert step("01").hints[1] not in out
     code, out = loop("hint", "01", cwd=here, cache=cache)  # one more each time
-    assert "2 of 3" in out and step("01").hints[1] in out
+    assert "2 of 4" in out and step("01").hints[1] in out
     shutil.copy(ROOT / "solutions" / "01_echo" / "server.py", lessons / "01_echo" / "server.py")
     code, out = loop("01", cwd=here, cache=cache)
     assert code == 0 and "10/10" in out
