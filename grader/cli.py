@@ -50,12 +50,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         from .render.listing import render as listing
 
-        sys.stdout.write(listing(select_steps_or_all(args.steps)))
+        sys.stdout.write(listing(steps_or_exit(args.steps)))
         return 0
     return run(args)
 
 
-def select_steps_or_all(wanted: list[str]) -> list:
+def steps_or_exit(wanted: list[str]) -> list:
     try:
         return select_steps(wanted)
     except LookupError as error:

@@ -80,6 +80,18 @@ def cut(text: str, limit: int = MAX_SHOWN) -> str:
     return f"{text[:keep]}{more}{text[-keep:]}"
 
 
+def reset(sock: socket.socket) -> None:
+    """Close `sock` with a TCP reset (RST), as a crashed client's would be."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except OSError:
+        pass
+    try:
+        sock.close()
+    except OSError:
+        pass
+
+
 class Client:
     """One TCP client of the server under test, with a name for the transcript."""
 
@@ -292,11 +304,7 @@ class Client:
 
     def reset(self) -> None:
         """Vanish abruptly: close with a TCP reset (RST), as a crashed client would."""
-        try:
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:
-            pass
-        self.close()
+        reset(self.sock)
 
     def transcript(self) -> str:
         seen = ", ".join(shorten(line, 40) for line in self.received[-6:]) or _("nothing")

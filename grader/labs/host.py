@@ -424,12 +424,14 @@ class YieldingLock:
         self.release()
 
 
-def report_thread_crashes(path: str, events: Events, switch: float, locks: bool = False) -> None:
-    """Say where a thread of the student's died. `switch`: a thread switch interval so short
-    that an unguarded race shows in every run; `locks`: locks that yield first (YieldingLock)."""
+def report_thread_crashes(path: str, events: Events, race: dict) -> None:
+    """Say where a thread of the student's died. `race`, how a check looks for races: "switch",
+    a thread switch interval so short that an unguarded race shows in every run; "locks",
+    locks that yield first (YieldingLock)."""
+    switch = float(race.get("switch") or 0)
     if switch:
         sys.setswitchinterval(switch)
-    if locks:
+    if race.get("locks") is True:
         threading.Lock = YieldingLock  # the student's, made from here on
 
     def crashed(args) -> None:
@@ -441,8 +443,8 @@ def report_thread_crashes(path: str, events: Events, switch: float, locks: bool 
 
 def serve_forever(module, path: str, events: Events, race: dict) -> None:
     """serve(listener) in a daemon thread; this thread answers the grader's questions until
-    it is killed. `race`: how a check looks for races ("switch", "locks")."""
-    report_thread_crashes(path, events, float(race.get("switch", 0)), race.get("locks") is True)
+    it is killed. `race`: see report_thread_crashes()."""
+    report_thread_crashes(path, events, race)
     listener = socket.create_server(("127.0.0.1", 0))
 
     def run() -> None:
@@ -552,7 +554,7 @@ def run_program(path: str, args: list, events: Events, server: bool = False) -> 
 def run_server_program(path: str, events: Events, race: dict) -> None:
     """`python FILE` with an empty stdin; the grader takes the first listen() as ready, and
     this process's questions are answered on a thread of their own."""
-    report_thread_crashes(path, events, float(race.get("switch", 0)), race.get("locks") is True)
+    report_thread_crashes(path, events, race)
     threading.Thread(target=answer_quiet_questions, args=(events,), daemon=True,
                      name="host-questions").start()
     run_program(path, [], events, server=True)

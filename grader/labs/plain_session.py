@@ -10,7 +10,7 @@ import time
 
 from .. import protocol
 from ..i18n import _
-from .driver import WAIT, CheckFailed, cut, shorten
+from .driver import WAIT, CheckFailed, cut, reset, shorten
 from .server_host import ServerHost
 
 GREETING = 1.0  # how long a newcomer waits for the server to ask for something
@@ -73,11 +73,7 @@ class PlainClient:
 
     def reset(self) -> None:
         """Vanish abruptly (a TCP reset), as a crashed client would."""
-        try:
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
-        except OSError:
-            pass
-        self.close()
+        reset(self.sock)
 
     def close(self) -> None:
         try:

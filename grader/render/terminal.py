@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import textwrap
+from collections import Counter
 from pathlib import Path
 from typing import TextIO
 
@@ -135,16 +136,16 @@ def _step(step: StepResult, style: Style) -> list[str]:
 
 def _checks(checks: list[CheckResult], style: Style) -> list[str]:
     lines: list[str] = []
-    reasons = [check.message for check in checks if check.status == SKIPPED]
-    folded = {reason for reason in reasons if reasons.count(reason) >= FOLD}
+    skipped = Counter(check.message for check in checks if check.status == SKIPPED)
+    folded: set[str] = set()  # the reasons said already, on one line for all their checks
     for check in checks:
-        if check.status == SKIPPED and check.message in folded:
-            if check.message in reasons:  # the first of them: one line for all
-                n = reasons.count(check.message)
+        if check.status == SKIPPED and skipped[check.message] >= FOLD:
+            if check.message not in folded:
+                folded.add(check.message)
+                n = skipped[check.message]
                 lines += _wrap(ngettext("{why} ({n} check)", "{why} ({n} checks)", n)
                                .format(n=n, why=check.message),
                                f"  {style.mark(SKIPPED)} ", "    ")
-                reasons = [reason for reason in reasons if reason != check.message]
             continue
         lines += _wrap(check.description, f"  {style.mark(check.status)} ", "    ")
         if check.status == SKIPPED and check.message:
