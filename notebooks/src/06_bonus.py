@@ -318,7 +318,7 @@ class Outbox:
 
 outboxes = {}  # name -> Outbox
 outboxes_lock = threading.Lock()
-BUDGET = 256 * 1024  # bytes an outbox may hold in this demo (the lesson's server: 1 MiB)
+BUDGET = 256 * 1024  # bytes an outbox may hold in this demo (the lesson's server: 4 MiB)
 
 
 def chat_with_outboxes(conn):
@@ -417,6 +417,16 @@ with DemoServer(chat_with_outboxes) as server:
 # Sloth was dropped after about half a second, the `GRACE` its full outbox got, and Bob was
 # told, as after any hang-up. Bob, who reads, got every line.
 #
+# That half second has a cost, though: `put()` waits with the chat's lock held, so for that
+# moment *nobody's* line goes anywhere. The lesson's server does better. Its `send()` never
+# waits: nothing queued yet, it hands the socket what fits at once (`send()` with
+# `MSG_DONTWAIT`, as asyncio does) and queues only the rest; a queue over its budget means a
+# drop at once. And a writer whose `sendall()` can hand the kernel nothing for
+# `CATCH_UP_SECONDS` gets an `OSError` from the socket itself (the `SO_SNDTIMEO` option), which
+# drops the client too. In the load study (docs/load_study.md), one client that reads nothing
+# took the others' p99 latency from 1.2 ms to 480 ms with the waiting `send()`, and left it at
+# 0.4 ms without it.
+#
 # ## 4. One name, one client
 #
 # In this step a name can be in the chat only once: a client that asks for a name in use is
@@ -427,6 +437,15 @@ with DemoServer(chat_with_outboxes) as server:
 # %% [markdown] ru
 # Sloth отключили примерно через полсекунды — столько, `GRACE`, дали его полному ящику, — и
 # Bob об этом сообщили, как после любого обрыва связи. Bob, который читает, получил все строки.
+#
+# Но у этой полусекунды есть цена: `put()` ждёт, держа блокировку чата, и всё это время ничья
+# строка никуда не идёт. Сервер урока устроен лучше. Его `send()` никогда не ждёт: если в
+# очереди пусто, он сразу отдаёт сокету то, что влезает (`send()` с `MSG_DONTWAIT`, как делает
+# asyncio), и ставит в очередь только остаток; очередь сверх бюджета — сразу отключение. А
+# писатель, чей `sendall()` за `CATCH_UP_SECONDS` не смог отдать ядру ни байта, получает
+# `OSError` от самого сокета (параметр `SO_SNDTIMEO`), и клиента тоже отключают. В нагрузочном
+# исследовании (docs/load_study.md) один нечитающий клиент поднял p99 задержки остальных с
+# 1,2 мс до 480 мс при ждущем `send()` и оставил его на 0,4 мс без ожидания.
 #
 # ## 4. Одно имя — один клиент
 #
@@ -508,13 +527,15 @@ print(f"both under one lock:  {ten_ask_for_ann(take_name_locked)} of 10 clients 
 # and `accept_client()` are given. Write the `# TODO:` parts (delete the
 # `raise NotImplementedError` lines):
 #
-# - **Sloth stops the chat** → `Client.send()` only queues (with `self.ready`, a
-#   `threading.Condition`), and `Client.write_loop()`, the client's writer thread, sends
-#   everything queued with one `sendall()`. `Chat._broadcast()` encodes the line once and
-#   calls `member.send()`: never `sendall()` there.
-# - **Memory without end** → `Client.send()`: a line that does not fit in `MAX_QUEUED_BYTES`,
-#   even after `CATCH_UP_SECONDS`, means `hang_up()`; the client's own thread then leaves the
-#   chat, and the others hear `NAME has abandoned y'all`.
+# - **Sloth stops the chat** → `Client.send()` never waits (with `self.ready`, a
+#   `threading.Condition`, held): with nothing queued, it hands the socket what fits at once
+#   (`MSG_DONTWAIT`), and queues the rest; `Client.write_loop()`, the client's writer thread,
+#   sends everything queued with one `sendall()`. `Chat._broadcast()` encodes the line once
+#   and calls `member.send()`: never `sendall()` there.
+# - **Memory without end** → `Client.send()`: what does not fit in `MAX_QUEUED_BYTES` means
+#   `hang_up()`; the client's own thread then leaves the chat, and the others hear
+#   `NAME has abandoned y'all`. (`accept_client()` gives every socket a send timeout of
+#   `CATCH_UP_SECONDS`, so a writer stuck on a client that reads nothing fails and hangs up.)
 # - **Two clients, one name** → `Chat.join()` checks and takes the name under the chat's lock
 #   and says whether it did; `ask_name()` asks again with `NAME_TAKEN` when it did not.
 # - **A clean end** → `serve()`: when `accept_client()` returns `None` (the listener was
@@ -531,13 +552,16 @@ print(f"both under one lock:  {ten_ask_for_ann(take_name_locked)} of 10 clients 
 # `accept_client()` уже готовы. Допишите части с `# TODO:` (строки `raise NotImplementedError`
 # удалите):
 #
-# - **Sloth останавливает чат** → `Client.send()` только ставит в очередь (под `self.ready`,
-#   это `threading.Condition`), а `Client.write_loop()`, поток-писатель клиента, отправляет всё
-#   накопленное одним `sendall()`. `Chat._broadcast()` кодирует строку один раз и вызывает
-#   `member.send()`: никакого `sendall()` там.
-# - **Память без конца** → `Client.send()`: строка, которая не помещается в
-#   `MAX_QUEUED_BYTES` даже после `CATCH_UP_SECONDS`, означает `hang_up()`; тогда собственный
-#   поток клиента выходит из чата, и остальные слышат `NAME has abandoned y'all`.
+# - **Sloth останавливает чат** → `Client.send()` никогда не ждёт (под `self.ready`, это
+#   `threading.Condition`): если в очереди пусто, он сразу отдаёт сокету то, что влезает
+#   (`MSG_DONTWAIT`), а остаток ставит в очередь; `Client.write_loop()`, поток-писатель
+#   клиента, отправляет всё накопленное одним `sendall()`. `Chat._broadcast()` кодирует строку
+#   один раз и вызывает `member.send()`: никакого `sendall()` там.
+# - **Память без конца** → `Client.send()`: то, что не помещается в `MAX_QUEUED_BYTES`,
+#   означает `hang_up()`; тогда собственный поток клиента выходит из чата, и остальные слышат
+#   `NAME has abandoned y'all`. (`accept_client()` даёт каждому сокету тайм-аут отправки
+#   `CATCH_UP_SECONDS`, так что писатель, застрявший на нечитающем клиенте, получает ошибку и
+#   отключает его.)
 # - **Два клиента, одно имя** → `Chat.join()` проверяет и занимает имя под блокировкой чата и
 #   сообщает, получилось ли; `ask_name()`, если не получилось, спрашивает снова с `NAME_TAKEN`.
 # - **Чистое завершение** → `serve()`: когда `accept_client()` возвращает `None` (слушающий

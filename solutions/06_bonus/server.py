@@ -2,15 +2,18 @@
 
 Step 04's chat calls sendall() for every member while it holds the chat's one lock. A client
 that stops reading fills its socket's buffers, that sendall() waits, the lock stays taken, and
-the whole chat stops. Here no thread ever sends on another client's socket: a broadcast only
-puts the line in each member's queue, and each client's own writer thread empties its queue.
-A client that falls more than MAX_QUEUED_BYTES behind is dropped. Names are unique, and
-serve() closes every connection and returns once its listener is closed.
+the whole chat stops. Here a broadcast never waits on a socket: it hands each member's socket
+what fits at once, without waiting (as asyncio does), and puts the rest in that member's queue,
+which the member's own writer thread empties. A client that falls more than MAX_QUEUED_BYTES
+behind, or whose socket takes nothing for CATCH_UP_SECONDS, is dropped. A burst of lines from
+one client is one broadcast. Names are unique, and serve() closes every connection and returns
+once its listener is closed.
 
 Run it:   python server.py [port]        then, in several terminals:   nc localhost 8080
 """
 
 import socket
+import struct
 import sys
 import threading
 import time
@@ -26,35 +29,53 @@ LEFT = "{name} has abandoned y'all"
 MESSAGE = "{name}: {text}"
 DEFAULT_HOST = "localhost"
 DEFAULT_PORT = 8080
-BUFFER_SIZE = 4096
-MAX_QUEUED_BYTES = 1024 * 1024  # 1 MiB: a client further behind than this is dropped
-CATCH_UP_SECONDS = 0.5  # how long a full queue may take to make room before that happens
+BUFFER_SIZE = 65_536  # a burst of lines in one recv(), and so in one broadcast
+MAX_QUEUED_BYTES = 4 * 1024 * 1024  # 4 MiB: a client further behind than this is dropped
+CATCH_UP_SECONDS = 0.5  # a client whose socket takes nothing for this long is dropped too
+# send() that hands the kernel what fits and returns, never waiting. Windows has no such flag:
+# there every line goes through the member's writer thread, which is slower but as correct.
+DONT_WAIT = getattr(socket, "MSG_DONTWAIT", 0)
 
 
 class LineReader:
-    """Reads one text line at a time from a socket (you wrote this in step 02)."""
+    """Reads text lines from a socket (you wrote this in step 02): one at a time, or every line
+    that has come at once."""
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.buffer = b""
+        self.lines: list = []  # whole lines received and not yet read
 
     def read_line(self) -> "str | None":
         """The next line, without its "\\n" or "\\r\\n"; None once the client has gone."""
-        while True:
-            end = self.buffer.find(b"\n")
-            if end >= 0:
-                raw, self.buffer = self.buffer[:end], self.buffer[end + 1 :]
-                line = raw.decode(ENCODING, errors="replace")
-                return line[:-1] if line.endswith("\r") else line
-            if len(self.buffer) >= MAX_LINE_BYTES:
-                return None
-            try:
-                data = self.sock.recv(BUFFER_SIZE)
-            except OSError:
-                return None
-            if not data:
-                return None
-            self.buffer += data
+        return self.lines.pop(0) if self._fill() else None
+
+    def read_lines(self) -> "list | None":
+        """Every line that has come (at least one, waiting for it); None once it has gone."""
+        if not self._fill():
+            return None
+        lines, self.lines = self.lines, []
+        return lines
+
+    def _fill(self) -> bool:
+        """Wait until a whole line has come; False once the client has gone."""
+        while not self.lines:
+            if b"\n" in self.buffer:
+                *whole, self.buffer = self.buffer.split(b"\n")
+                for raw in whole:
+                    line = raw.decode(ENCODING, errors="replace")
+                    self.lines.append(line[:-1] if line.endswith("\r") else line)
+            elif len(self.buffer) >= MAX_LINE_BYTES:
+                return False
+            else:
+                try:
+                    data = self.sock.recv(BUFFER_SIZE)
+                except OSError:
+                    return False
+                if not data:
+                    return False
+                self.buffer += data
+        return True
 
 
 class Client:
@@ -65,7 +86,7 @@ class Client:
         self.sock = sock
         self.reader = LineReader(sock)
         self.name = ""
-        self.ready = threading.Condition()  # guards the three below; wakes the writer
+        self.ready = threading.Condition()  # guards the socket's sending and the three below
         self.outbox: list = []  # encoded lines, waiting for the writer thread
         self.queued = 0  # bytes queued and not yet sent, the batch being sent included
         self.closed = False
@@ -75,22 +96,24 @@ class Client:
         self.send((text + NEWLINE).encode(ENCODING))
 
     def send(self, data: bytes) -> None:
-        """Queue bytes for the writer thread. When they do not fit in MAX_QUEUED_BYTES, give
-        the writer CATCH_UP_SECONDS to make room; a client still without room is dropped."""
-        # A full queue may only mean that its writer has not had its turn to run yet (Python
-        # runs one thread at a time): waiting gives it that turn. A client that does not read
-        # makes no room at all.
+        """Send bytes without waiting: what the socket takes at once, the rest to the writer
+        thread. A client that would be more than MAX_QUEUED_BYTES behind is dropped."""
         with self.ready:
-            fits = self.ready.wait_for(
-                lambda: self.closed or self.queued + len(data) <= MAX_QUEUED_BYTES,
-                timeout=CATCH_UP_SECONDS,
-            )
             if self.closed:
                 return
-            if fits:
+            if self.queued == 0 and DONT_WAIT:  # nothing ahead of these bytes: try directly
+                try:
+                    data = data[self.sock.send(data, DONT_WAIT):]
+                except BlockingIOError:
+                    pass  # its buffer is full: all of it goes to the queue
+                except OSError:
+                    return  # it has gone: its own thread finds out and leaves
+                if not data:
+                    return  # the usual case: no queue, no writer to wake
+            if self.queued + len(data) <= MAX_QUEUED_BYTES:
                 self.outbox.append(data)
                 self.queued += len(data)
-                self.ready.notify_all()  # wake the writer
+                self.ready.notify()  # wake the writer
                 return
         self.hang_up()  # it has stopped reading: drop it; its own thread tells the others
 
@@ -105,12 +128,11 @@ class Client:
                 self.outbox.clear()
             try:
                 self.sock.sendall(batch)  # may wait for a slow reader: only this thread waits
-            except OSError:
-                self.hang_up()  # the client is gone; its reading thread ends too
+            except OSError:  # gone, or took nothing for CATCH_UP_SECONDS (see accept_client)
+                self.hang_up()  # its reading thread ends too
                 return
             with self.ready:
                 self.queued -= len(batch)
-                self.ready.notify_all()  # room again, for a send() that waits for it
 
     def hang_up(self) -> None:
         """End the connection: both of this client's threads wake up and end."""
@@ -142,9 +164,11 @@ class Chat:
             self.members[name] = client
             return True
 
-    def say(self, client: Client, text: str) -> None:
+    def say(self, client: Client, texts: list) -> None:
+        """Send the client's lines to everyone else, in one broadcast."""
+        lines = [MESSAGE.format(name=client.name, text=text) for text in texts]
         with self.lock:  # one broadcast at a time keeps every sender's lines in order
-            self._broadcast(MESSAGE.format(name=client.name, text=text), sender=client)
+            self._broadcast(NEWLINE.join(lines), sender=client)
 
     def leave(self, client: Client) -> None:
         with self.lock:
@@ -157,7 +181,7 @@ class Chat:
         data = (text + NEWLINE).encode(ENCODING)  # encoded once, however many members
         for member in self.members.values():
             if member is not sender:
-                member.send(data)  # only queues it: holding the lock never waits on a socket
+                member.send(data)  # never waits: holding the lock never waits on a socket
 
 
 def ask_name(client: Client, chat: Chat) -> bool:
@@ -187,15 +211,30 @@ def handle_client(sock: socket.socket, chat: Chat) -> None:
             if not ask_name(client, chat):
                 return  # it never joined, so nobody is told
             while True:
-                line = client.reader.read_line()
-                if line is None or line.strip() == LEAVE:
-                    break  # a leave, a hang-up and a drop end the same way
-                if line.strip():
-                    chat.say(client, line)
+                lines = client.reader.read_lines()
+                if lines is None:
+                    break  # a hang-up and a drop end as a leave does
+                stripped = [line.strip() for line in lines]
+                end = stripped.index(LEAVE) if LEAVE in stripped else len(lines)
+                said = [line for line, bare in zip(lines[:end], stripped) if bare]
+                if said:
+                    chat.say(client, said)  # a burst of lines, one broadcast
+                if end < len(lines):
+                    break
         finally:
             chat.leave(client)  # removes it before `with sock` closes the socket
             client.hang_up()
             client.writer.join()  # the writer is done with the socket before it is closed
+
+
+def set_send_timeout(sock: socket.socket, seconds: float) -> None:
+    """Make a sendall() that can hand the kernel nothing for `seconds` fail with OSError. A
+    socket option (SO_SNDTIMEO), not settimeout(): recv() still waits as long as it must."""
+    if sys.platform == "win32":
+        value = int(seconds * 1000)  # Windows wants milliseconds
+    else:
+        value = struct.pack("ll", int(seconds), int(seconds % 1 * 1_000_000))  # a timeval
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
 
 
 def accept_client(listener: socket.socket) -> "socket.socket | None":
@@ -209,6 +248,7 @@ def accept_client(listener: socket.socket) -> "socket.socket | None":
             time.sleep(0.1)  # out of file descriptors, say: try again soon, without spinning
             continue
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # send short lines at once
+        set_send_timeout(sock, CATCH_UP_SECONDS)  # a client that takes nothing is dropped
         return sock
 
 

@@ -2,15 +2,18 @@
 
 Step 04's chat calls sendall() for every member while it holds the chat's one lock. A client
 that stops reading fills its socket's buffers, that sendall() waits, the lock stays taken, and
-the whole chat stops. Here no thread ever sends on another client's socket: a broadcast only
-puts the line in each member's queue, and each client's own writer thread empties its queue.
-A client that falls more than MAX_QUEUED_BYTES behind is dropped. Names are unique, and
-serve() closes every connection and returns once its listener is closed.
+the whole chat stops. Here a broadcast never waits on a socket: it hands each member's socket
+what fits at once, without waiting (as asyncio does), and puts the rest in that member's queue,
+which the member's own writer thread empties. A client that falls more than MAX_QUEUED_BYTES
+behind, or whose socket takes nothing for CATCH_UP_SECONDS, is dropped. A burst of lines from
+one client is one broadcast. Names are unique, and serve() closes every connection and returns
+once its listener is closed.
 
 Run it:   python server.py [port]        then, in several terminals:   nc localhost 8080
 """
 
 import socket
+import struct
 import sys
 import threading
 import time
@@ -26,35 +29,53 @@ LEFT = "{name} has abandoned y'all"
 MESSAGE = "{name}: {text}"
 DEFAULT_HOST = "localhost"
 DEFAULT_PORT = 8080
-BUFFER_SIZE = 4096
-MAX_QUEUED_BYTES = 1024 * 1024  # 1 MiB: a client further behind than this is dropped
-CATCH_UP_SECONDS = 0.5  # how long a full queue may take to make room before that happens
+BUFFER_SIZE = 65_536  # a burst of lines in one recv(), and so in one broadcast
+MAX_QUEUED_BYTES = 4 * 1024 * 1024  # 4 MiB: a client further behind than this is dropped
+CATCH_UP_SECONDS = 0.5  # a client whose socket takes nothing for this long is dropped too
+# send() that hands the kernel what fits and returns, never waiting. Windows has no such flag:
+# there every line goes through the member's writer thread, which is slower but as correct.
+DONT_WAIT = getattr(socket, "MSG_DONTWAIT", 0)
 
 
 class LineReader:
-    """Reads one text line at a time from a socket (you wrote this in step 02)."""
+    """Reads text lines from a socket (you wrote this in step 02): one at a time, or every line
+    that has come at once."""
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.buffer = b""
+        self.lines: list = []  # whole lines received and not yet read
 
     def read_line(self) -> "str | None":
         """The next line, without its "\\n" or "\\r\\n"; None once the client has gone."""
-        while True:
-            end = self.buffer.find(b"\n")
-            if end >= 0:
-                raw, self.buffer = self.buffer[:end], self.buffer[end + 1 :]
-                line = raw.decode(ENCODING, errors="replace")
-                return line[:-1] if line.endswith("\r") else line
-            if len(self.buffer) >= MAX_LINE_BYTES:
-                return None
-            try:
-                data = self.sock.recv(BUFFER_SIZE)
-            except OSError:
-                return None
-            if not data:
-                return None
-            self.buffer += data
+        return self.lines.pop(0) if self._fill() else None
+
+    def read_lines(self) -> "list | None":
+        """Every line that has come (at least one, waiting for it); None once it has gone."""
+        if not self._fill():
+            return None
+        lines, self.lines = self.lines, []
+        return lines
+
+    def _fill(self) -> bool:
+        """Wait until a whole line has come; False once the client has gone."""
+        while not self.lines:
+            if b"\n" in self.buffer:
+                *whole, self.buffer = self.buffer.split(b"\n")
+                for raw in whole:
+                    line = raw.decode(ENCODING, errors="replace")
+                    self.lines.append(line[:-1] if line.endswith("\r") else line)
+            elif len(self.buffer) >= MAX_LINE_BYTES:
+                return False
+            else:
+                try:
+                    data = self.sock.recv(BUFFER_SIZE)
+                except OSError:
+                    return False
+                if not data:
+                    return False
+                self.buffer += data
+        return True
 
 
 class Client:
@@ -65,7 +86,7 @@ class Client:
         self.sock = sock
         self.reader = LineReader(sock)
         self.name = ""
-        self.ready = threading.Condition()  # guards the three below; wakes the writer
+        self.ready = threading.Condition()  # guards the socket's sending and the three below
         self.outbox: list = []  # encoded lines, waiting for the writer thread
         self.queued = 0  # bytes queued and not yet sent, the batch being sent included
         self.closed = False
@@ -75,15 +96,13 @@ class Client:
         self.send((text + NEWLINE).encode(ENCODING))
 
     def send(self, data: bytes) -> None:
-        """Queue bytes for the writer thread. When they do not fit in MAX_QUEUED_BYTES, give
-        the writer CATCH_UP_SECONDS to make room; a client still without room is dropped."""
-        # A full queue may only mean that its writer has not had its turn to run yet (Python
-        # runs one thread at a time): waiting gives it that turn. A client that does not read
-        # makes no room at all.
-        # TODO: with self.ready held: wait_for() room (closed, or self.queued + len(data) <=
-        # TODO: MAX_QUEUED_BYTES), timeout=CATCH_UP_SECONDS. Closed -> return. Room -> append
-        # TODO: the data to outbox, add its size to queued, notify_all(), return. No room ->
-        # TODO: hang_up(), after the `with` block: that client has stopped reading.
+        """Send bytes without waiting: what the socket takes at once, the rest to the writer
+        thread. A client that would be more than MAX_QUEUED_BYTES behind is dropped."""
+        # TODO: with self.ready held: closed -> return. Nothing queued (queued == 0) and
+        # TODO: DONT_WAIT -> data = data[self.sock.send(data, DONT_WAIT):] (BlockingIOError:
+        # TODO: keep it all; other OSError: return); nothing left -> return. What is left,
+        # TODO: if queued + len(data) <= MAX_QUEUED_BYTES: append it to outbox, add its size
+        # TODO: to queued, notify(), return. Else hang_up(), after the `with` block.
         raise NotImplementedError
 
     def write_loop(self) -> None:
@@ -91,7 +110,7 @@ class Client:
         # TODO: forever: with self.ready held, wait_for() something queued, or closed; closed ->
         # TODO: return; take everything queued as one batch (b"".join) and empty outbox. Then,
         # TODO: with self.ready released, sendall() the batch (OSError -> hang_up(), return);
-        # TODO: with self.ready held again, subtract its size from queued and notify_all().
+        # TODO: with self.ready held again, subtract its size from queued.
         raise NotImplementedError
 
     def hang_up(self) -> None:
@@ -115,14 +134,15 @@ class Chat:
 
     def join(self, client: Client, name: str) -> bool:
         """Add the client as `name` and announce it, unless the name is taken; True if added."""
-        # Check and take the name under one lock: two clients can never both get it.
         # TODO: with the lock held: a taken name -> False; otherwise set client.name, tell
         # TODO: everyone else (JOINED), add the client to members under its name, return True.
         raise NotImplementedError
 
-    def say(self, client: Client, text: str) -> None:
+    def say(self, client: Client, texts: list) -> None:
+        """Send the client's lines to everyone else, in one broadcast."""
+        lines = [MESSAGE.format(name=client.name, text=text) for text in texts]
         with self.lock:  # one broadcast at a time keeps every sender's lines in order
-            self._broadcast(MESSAGE.format(name=client.name, text=text), sender=client)
+            self._broadcast(NEWLINE.join(lines), sender=client)
 
     def leave(self, client: Client) -> None:
         with self.lock:
@@ -133,7 +153,7 @@ class Chat:
     def _broadcast(self, text: str, sender: Client) -> None:
         """Queue a line for every member but the sender. Call it with the lock held."""
         # TODO: encode text + NEWLINE once, then member.send() it to every member but the
-        # TODO: sender. send() only queues: never call sendall() on a member's socket here.
+        # TODO: sender. send() never waits: never call sendall() on a member's socket here.
         raise NotImplementedError
 
 
@@ -155,15 +175,30 @@ def handle_client(sock: socket.socket, chat: Chat) -> None:
             if not ask_name(client, chat):
                 return  # it never joined, so nobody is told
             while True:
-                line = client.reader.read_line()
-                if line is None or line.strip() == LEAVE:
-                    break  # a leave, a hang-up and a drop end the same way
-                if line.strip():
-                    chat.say(client, line)
+                lines = client.reader.read_lines()
+                if lines is None:
+                    break  # a hang-up and a drop end as a leave does
+                stripped = [line.strip() for line in lines]
+                end = stripped.index(LEAVE) if LEAVE in stripped else len(lines)
+                said = [line for line, bare in zip(lines[:end], stripped) if bare]
+                if said:
+                    chat.say(client, said)  # a burst of lines, one broadcast
+                if end < len(lines):
+                    break
         finally:
             chat.leave(client)  # removes it before `with sock` closes the socket
             client.hang_up()
             client.writer.join()  # the writer is done with the socket before it is closed
+
+
+def set_send_timeout(sock: socket.socket, seconds: float) -> None:
+    """Make a sendall() that can hand the kernel nothing for `seconds` fail with OSError. A
+    socket option (SO_SNDTIMEO), not settimeout(): recv() still waits as long as it must."""
+    if sys.platform == "win32":
+        value = int(seconds * 1000)  # Windows wants milliseconds
+    else:
+        value = struct.pack("ll", int(seconds), int(seconds % 1 * 1_000_000))  # a timeval
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
 
 
 def accept_client(listener: socket.socket) -> "socket.socket | None":
@@ -177,6 +212,7 @@ def accept_client(listener: socket.socket) -> "socket.socket | None":
             time.sleep(0.1)  # out of file descriptors, say: try again soon, without spinning
             continue
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # send short lines at once
+        set_send_timeout(sock, CATCH_UP_SECONDS)  # a client that takes nothing is dropped
         return sock
 
 
