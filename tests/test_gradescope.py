@@ -91,3 +91,9 @@ def test_an_empty_submission_still_gets_results(tmp_path: Path) -> None:
     data = results(tmp_path / "results" / "results.json")
     assert data["score"] == 0 and data["tests"][0]["status"] == "failed"
     assert "no step folders" in data["tests"][0]["output"]
+
+
+def test_the_golden_results_match_the_schema() -> None:
+    """The golden file of test_render is what Gradescope is given: it must be valid too."""
+    golden = json.loads((ROOT / "tests" / "golden" / "gradescope.json").read_text(encoding="utf-8"))
+    SCHEMA.validate(golden)

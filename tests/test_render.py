@@ -1,4 +1,5 @@
-"""Renderers turn the same plain results into text and JSON; compared with golden files.
+"""Renderers turn the same plain results into text, JSON, Gradescope's results.json and the
+class CSV; each is compared with its golden file (stable order, no times or paths that vary).
 
 After an intended change of format: GOLDEN_UPDATE=1 python -m pytest tests/test_render.py
 """
@@ -6,12 +7,15 @@ After an intended change of format: GOLDEN_UPDATE=1 python -m pytest tests/test_
 from __future__ import annotations
 
 import io
+import json
 import os
 from pathlib import Path
 
 import pytest
 
-from grader.render import json_out, terminal
+from grader.batch import Entry, write_csv
+from grader.manifest import steps
+from grader.render import gradescope, json_out, terminal
 from grader.results import FAILED, PASSED, SKIPPED, CheckResult, Report, StepResult, StepStatus
 
 GOLDEN = Path(__file__).with_name("golden")
@@ -47,9 +51,24 @@ class Pipe(io.StringIO):
         return False
 
 
+def class_csv(report: Report) -> str:
+    """grades.csv for two students: this report, and a submission that could not be graded."""
+    import tempfile
+
+    data = json.loads(json_out.render(report))
+    graded = Entry("ann", Path("ann"), reports=[data, data], seconds=2.5)
+    broken = Entry("bob", Path("bob.zip"), problem="not a zip file")
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "grades.csv"
+        write_csv(path, [graded, broken], [step for step in steps() if step.id in ("04", "05")])
+        return path.read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize(("name", "render"), [
     ("report.txt", lambda report: terminal.render(report, Pipe())),
     ("report.json", json_out.render),
+    ("gradescope.json", lambda report: gradescope.render(report, seconds=12.4)),
+    ("grades.csv", class_csv),
 ])
 def test_matches_golden(name: str, render) -> None:
     text = render(sample())
