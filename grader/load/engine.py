@@ -1,64 +1,22 @@
-"""`grader load HOST PORT`: many chat clients at once against a server, and what it costs it.
-
-Each client connects, waits for the prompt, sends a name of its own (c0, c1, ...) and, once all
-of them are in the chat, sends its messages, `m <name> <seq> <send time in ns>`. Every message
-has to reach every other client; what arrives is counted: deliveries per second, latency, lost,
-duplicated and out-of-order lines, and, given the server's pid, its CPU time per delivery, its
-threads and memory, and how quiet it is once everyone has left.
-
-All clients live in one event loop (selectors, non-blocking sockets, a byte buffer and line
-splitting per socket), not in a thread each, so a thousand of them fit on two cores. The send
-time and the receive time come from the same clock (time.monotonic_ns(), one machine).
-Loopback only: any other address is refused before a socket is made.
-
-- Connecting: at most CONNECTING_AT_ONCE handshakes wait for their prompt at a time, so that a
-  listen backlog of 128 never overflows (an overflow costs a second-long SYN retry).
-- Ready: a client is known to be in the chat once it has received a join notice (only members
-  get chat lines) or another client has received its own. Sending starts when all are known to
-  be in, or SETTLE s after the last name if the notices stop short (another wire format).
-- Counting, per receiver and sender: a flag per sequence number (a second copy is a duplicate),
-  and the highest number so far (a lower one after it is out of order). Latency is counted in
-  10 µs steps. Lost: expected and not there once nothing has arrived for DRAIN s after the
-  last send, or at the deadline.
-- The server, given its pid: CPU time (psutil, in clock ticks: 10 ms on Linux, so short runs
-  say little) from the first message sent to the last delivered, divided by the deliveries;
-  threads and memory sampled every SAMPLE s; then AFTER s of CPU and threads once all clients
-  have closed their connections, and how long until its threads are as few as before.
-- Exit code: 0 when every message arrived once and in order, 1 when not, 2 when it could not
-  run (a refused address, nothing listening, too low a limit on open files).
-
-    grader load 127.0.0.1 8080 --clients 100 --messages 50
-    grader load --serve 04 --clients 1000 --messages 2 --json
-
-From Python: `run(("127.0.0.1", 8080), clients=100, messages=50, server_pid=pid)` returns a
-LoadResult; `served(path)` starts a server file on a free port and stops it afterwards.
-"""
+"""The load itself: one selectors loop of client sockets, and what it counts (see the package)."""
 
 from __future__ import annotations
 
-import argparse
 import errno
 import heapq
-import json
 import math
 import os
 import selectors
 import socket
-import subprocess
 import sys
-import tempfile
 import time
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Callable
 
-from . import i18n, protocol
-from .i18n import _, ngettext
+from .. import protocol
+from ..i18n import _
 
-KIT_HOME = Path(__file__).resolve().parent.parent
 # The names a student may give for this computer, and the address each one means here. The
 # lesson servers listen on IPv4, so "localhost" is 127.0.0.1 (not ::1 first, as on Windows).
 LOOPBACK = {"127.0.0.1": ("127.0.0.1", socket.AF_INET), "localhost": ("127.0.0.1", socket.AF_INET),
@@ -85,6 +43,8 @@ class LoadError(Exception):
 
 
 @dataclass
+
+
 class ServerMetrics:
     """What the server process spent, from psutil (times in the load's clock)."""
 
@@ -102,6 +62,8 @@ class ServerMetrics:
 
 
 @dataclass
+
+
 class LoadResult:
     host: str
     port: int
@@ -775,239 +737,3 @@ def run(address: tuple[str, int], clients: int, messages: int, rate: float | Non
 
 
 # -- a server of the kit's, started for a run ---------------------------------------------------
-
-def solution_server(step: str) -> Path:
-    """solutions/<folder>/server.py for a step given as 04, 4 or 04_multi_user."""
-    solutions = KIT_HOME / "solutions"
-    wanted = step.strip().zfill(2) if step.strip().isdecimal() else step.strip()
-    number = wanted.split("_", 1)[0]
-    if number.isdecimal() and int(number) < 4:
-        raise LoadError(_("only the multi-user chat servers can be loaded (step 04 and later), "
-                          "not step {step}.").format(step=step))
-    for folder in sorted(solutions.iterdir()) if solutions.is_dir() else ():
-        if folder.name == wanted or folder.name.split("_", 1)[0] == wanted:
-            path = folder / "server.py"
-            if path.is_file():
-                return path
-            raise LoadError(_("step {step} has no server to load ({path} is missing).")
-                            .format(step=step, path=path))
-    raise LoadError(_("there is no step {step} in {folder}.").format(step=step, folder=solutions))
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextmanager
-def served(path: Path, timeout: float = 10.0) -> Iterator[tuple[tuple[str, int], int]]:
-    """Run `python PATH PORT` on a free port of 127.0.0.1 until the block ends; yields the
-    address and the process id. Nothing is left running afterwards."""
-    import psutil
-
-    path = Path(os.path.abspath(path))
-    port = free_port()
-    with tempfile.TemporaryFile() as errors:
-        process = subprocess.Popen([sys.executable, str(path), str(port)], cwd=path.parent,
-                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                   stderr=errors)
-        try:
-            _wait_listening(psutil.Process(process.pid), process, port, timeout, errors, path)
-            yield ("127.0.0.1", port), process.pid
-        finally:
-            process.terminate()
-            try:
-                process.wait(3)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(3)
-
-
-def _wait_listening(watched, process: subprocess.Popen, port: int, timeout: float,
-                    errors, path: Path) -> None:
-    import psutil
-
-    deadline = time.monotonic() + timeout
-    listing = getattr(watched, "net_connections", None) or watched.connections
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            errors.seek(0)
-            tail = errors.read().decode("utf-8", "replace").strip().splitlines()[-1:]
-            raise LoadError(_("{path} ended before it listened (exit code {code}){tail}").format(
-                path=path, code=process.returncode, tail=": " + tail[0] if tail else ""))
-        try:
-            if any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr[1] == port
-                   for c in listing(kind="tcp")):
-                return
-        except psutil.Error:
-            pass
-        time.sleep(0.02)
-    raise LoadError(_("{path} did not listen on port {port} within {seconds} s.").format(
-        path=path, port=port, seconds=timeout))
-
-
-# -- the command --------------------------------------------------------------------------------
-
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="grader load",
-        description=_("Load a chat server with many clients at once (on this computer only) and "
-                      "count what arrives: deliveries per second, latency, lost, duplicated and "
-                      "out-of-order lines, and the server's CPU, threads and memory."))
-    p.add_argument("host", nargs="?", metavar="HOST",
-                   help=_("the server's address: 127.0.0.1, ::1 or localhost"))
-    p.add_argument("port", nargs="?", metavar="PORT", help=_("the server's port"))
-    p.add_argument("--serve", metavar="STEP",
-                   help=_("start that step's solution server (solutions/) on a free port, load "
-                          "it, and stop it afterwards"))
-    p.add_argument("--clients", type=int, default=10, metavar="N",
-                   help=_("clients connected at once (default: {n})").format(n=10))
-    p.add_argument("--messages", type=int, default=100, metavar="M",
-                   help=_("messages each client sends (default: {n})").format(n=100))
-    p.add_argument("--rate", default="burst", metavar="R",
-                   help=_("messages a second per client, or 'burst': as fast as the server "
-                          "takes them (the default)"))
-    p.add_argument("--size", type=int, default=0, metavar="BYTES",
-                   help=_("bytes of padding added to each message (default: none)"))
-    p.add_argument("--slow", type=int, default=0, metavar="K",
-                   help=_("of the clients, K join and then never read (a small receive buffer)"))
-    p.add_argument("--pid", type=int, metavar="PID",
-                   help=_("the server's process id, for its CPU, threads and memory"))
-    p.add_argument("--json", action="store_true", help=_("print the result as JSON"))
-    p.add_argument("--timeout", type=float, default=60.0, metavar="S",
-                   help=_("the longest the whole run may take, in seconds (default: {n})")
-                   .format(n=60))
-    p.add_argument("--lang", type=str.lower, choices=i18n.LANGUAGES,
-                   help=_("language of the output (default: GRADER_LANG, then your system's)"))
-    return p
-
-
-def main(argv: list[str]) -> int:
-    p = parser()
-    args = p.parse_args(argv)
-    if args.lang:  # `grader` has set it already; this is for python -m grader.load
-        i18n.set_language(args.lang)
-    try:
-        rate = None if args.rate.strip().lower() == "burst" else float(args.rate)
-    except ValueError:
-        p.error(_("--rate takes a number of messages a second, or 'burst', not '{rate}'")
-                .format(rate=args.rate))
-    if not 0 < args.timeout <= 3600:
-        p.error(_("--timeout takes from 1 to 3600 seconds"))
-    if args.clients > 20_000 or args.size < 0 or args.size > 60_000 or args.slow < 0:
-        p.error(_("--clients at most 20000, --size from 0 to 60000, --slow 0 or more"))
-    progress = sys.stderr.isatty()
-    try:
-        if args.serve:
-            if args.host or args.port or args.pid:
-                p.error(_("--serve starts its own server: give no HOST, PORT or --pid with it"))
-            path = solution_server(args.serve)
-            raise_file_limit(args.clients + SPARE_FILES)  # the server inherits the limit
-            with served(path) as (address, pid):
-                result = run(address, args.clients, args.messages, rate, pid, args.timeout,
-                             args.size, args.slow, progress=progress)
-        else:
-            if not args.host or not args.port:
-                p.error(_("give HOST and PORT (e.g. grader load 127.0.0.1 8080), or --serve STEP"))
-            loopback_address(args.host)
-            if not (args.port.isdecimal() and 0 < int(args.port) < 65536):
-                p.error(_("the port must be a number from 1 to 65535, not '{port}'")
-                        .format(port=args.port))
-            result = run((args.host, int(args.port)), args.clients, args.messages, rate,
-                         args.pid, args.timeout, args.size, args.slow, progress=progress)
-    except LoadError as error:
-        print(f"grader load: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(_("grader load: stopped (Ctrl-C); nothing is left running."), file=sys.stderr)
-        return 130
-    if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
-    else:
-        sys.stdout.write(render(result))
-    return 0 if result.clean else 1
-
-
-def _grouped(value: float) -> str:
-    """1 234 567: digits in threes, parted by spaces, the same in every language."""
-    return f"{value:,.0f}".replace(",", " ")
-
-
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"
-
-
-def render(result: LoadResult) -> str:
-    """The result as a table for people."""
-    rate = _("burst") if result.rate is None else _("{rate} a second each").format(
-        rate=f"{result.rate:g}")
-    rows = [(_("server"), f"{result.host}:{result.port}"),
-            (_("clients"), ngettext("{clients} ({slow} of them never reads), {messages} messages "
-                                    "each, {rate}", "{clients} ({slow} of them never read), "
-                                    "{messages} messages each, {rate}", result.slow).format(
-                clients=result.clients, slow=result.slow, messages=result.messages, rate=rate)
-             if result.slow else _("{clients}, {messages} messages each, {rate}").format(
-                 clients=result.clients, messages=result.messages, rate=rate))]
-    if result.ready:
-        rows.append((_("all joined after"), _("{seconds:.2f} s").format(
-            seconds=result.ready_seconds)))
-    else:
-        rows.append((_("all joined after"), _("never: not all of them got in")))
-    rows.append((_("delivered"), _("{delivered} of {expected} expected, {per_second} a second "
-                                   "over {seconds:.2f} s").format(
-        delivered=result.delivered, expected=result.expected,
-        per_second=_grouped(result.deliveries_per_second), seconds=result.send_seconds)))
-    latency = result.latency_ms or {}
-    rows.append((_("latency (ms)"), _("p50 {p50}, p95 {p95}, p99 {p99}, max {max}").format(
-        p50=_ms(latency.get("p50")), p95=_ms(latency.get("p95")), p99=_ms(latency.get("p99")),
-        max=_ms(latency.get("max")))))
-    rows += [(_("lost"), str(result.lost)), (_("duplicated"), str(result.duplicated)),
-             (_("out of order"), str(result.out_of_order))]
-    if result.malformed:
-        rows.append((_("unexpected lines"), str(result.malformed)))
-    if result.disconnected:
-        rows.append((_("dropped by the server"), str(result.disconnected)))
-    if result.slow:
-        rows.append((_("non-readers dropped"), _("{dropped} of {slow} (the others were told "
-                                                 "they left)").format(
-            dropped=result.slow_dropped, slow=result.slow)))
-    server = result.server
-    if server:
-        cpu = "-" if server.cpu_us_per_delivery is None else f"{server.cpu_us_per_delivery:.2f}"
-        rows.append((_("server CPU"), _("{cpu} µs per delivery ({seconds:.2f} s in all)")
-                     .format(cpu=cpu, seconds=server.cpu_seconds)))
-        if server.cpu_seconds < SHORT_CPU:
-            rows.append(("", _("(too little to measure well: CPU time is counted in steps of "
-                               "10 ms; send more messages)")))
-        rows.append((_("server at its peak"), _("{threads} threads, {rss:.1f} MB of memory")
-                     .format(threads=server.peak_threads, rss=server.peak_rss_mb)))
-        if server.after_cpu_percent is not None:
-            rows.append((_("after all left"), _("{cpu:.1f} % of a core over {seconds:g} s, "
-                                                "{threads} threads ({before} before)").format(
-                cpu=server.after_cpu_percent, seconds=AFTER, threads=server.after_threads,
-                before=server.threads_before)))
-        if server.idle_after_seconds is not None:
-            rows.append((_("back to idle"), _("as many threads as before, {seconds:.2f} s after "
-                                              "all left").format(
-                seconds=server.idle_after_seconds)))
-        elif server.after_threads is not None:
-            rows.append((_("back to idle"), _("not yet: more threads than before when the run "
-                                              "ended")))
-        if server.gone:
-            rows.append((_("server"), _("its process ended during the run")))
-    if result.load_cpu_percent is not None:
-        note = _(" (busy: the figures may be this tool's limit, not the server's)") \
-            if result.load_cpu_percent >= 90 else ""
-        rows.append((_("this tool's CPU"), _("{cpu:.0f} % of a core while sending{note}").format(
-            cpu=result.load_cpu_percent, note=note)))
-    width = max(len(label) for label, _value in rows) + 2
-    lines = [f"  {label.ljust(width)}{value}" for label, value in rows]
-    lines += [f"  {note}" for note in result.notes]
-    verdict = _("every message arrived, once, in order") if result.clean else \
-        _("not every message arrived once and in order: see above")
-    return "\n".join(["grader load", *lines, verdict]) + "\n"
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,7 @@
+"""python -m grader.load: as `grader load`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main(sys.argv[1:]))
