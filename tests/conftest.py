@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -14,6 +15,12 @@ import pytest
 from jsonschema import Draft202012Validator
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# A shell without job control starts a background job with Ctrl-C ignored, and what it starts
+# inherits that: the tests that press Ctrl-C in a child would see nothing happen. Handled here,
+# a child starts with the default again.
+if hasattr(signal, "SIGINT") and signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 # The lessons' files as shipped (grader reset restores them). Tests grade these, never
 # lessons/, which a student may have edited; .ci/run checks that lessons/ still equals them.
 STUBS = ROOT / "grader" / "stubs"
