@@ -80,13 +80,13 @@ class LineReader:
 
 class Client:
     """One connected client: its socket, its line reader, its name once it has one, and its
-    outbound queue, which only its own writer thread sends on the socket."""
+    outbound queue of what the socket could not take at once, which its writer thread sends."""
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.reader = LineReader(sock)
         self.name = ""
-        self.ready = threading.Condition()  # guards the socket's sending and the three below
+        self.ready = threading.Condition()  # guards the three below; wakes the writer
         self.outbox: list = []  # encoded lines, waiting for the writer thread
         self.queued = 0  # bytes queued and not yet sent, the batch being sent included
         self.closed = False
