@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # A shell without job control starts a background job with Ctrl-C ignored, and what it starts
 # inherits that: the tests that press Ctrl-C in a child would see nothing happen. Handled here,
 # a child starts with the default again.
-if hasattr(signal, "SIGINT") and signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 # The lessons' files as shipped (grader reset restores them). Tests grade these, never
 # lessons/, which a student may have edited; .ci/run checks that lessons/ still equals them.

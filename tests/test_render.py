@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -53,8 +54,6 @@ class Pipe(io.StringIO):
 
 def class_csv(report: Report) -> str:
     """grades.csv for two students: this report, and a submission that could not be graded."""
-    import tempfile
-
     data = json.loads(json_out.render(report))
     graded = Entry("ann", Path("ann"), reports=[data, data], seconds=2.5)
     broken = Entry("bob", Path("bob.zip"), problem="not a zip file")
