@@ -177,14 +177,17 @@ def ctrl_c_held() -> Iterator[None]:
 
 def end_tree(pid: int) -> None:
     """Stop `pid` and every process below it, then kill them all (stopped processes cannot
-    start new ones while we look)."""
+    start new ones while we look). Each look reads every process's parent, so the root is
+    stopped first: when it has no children, as most hosts, one look is enough."""
     try:
         root = psutil.Process(pid)
     except psutil.Error:
         return
-    found: dict[int, psutil.Process] = {}
+    found: dict[int, psutil.Process] = {pid: root}
+    if POSIX:
+        _quietly(root.suspend)
     for _round in range(5):
-        fresh = [p for p in _tree(root) if p.pid not in found]
+        fresh = [p for p in _below(root) if p.pid not in found]
         if not fresh:
             break
         for process in fresh:
@@ -203,30 +206,30 @@ def end_tree(pid: int) -> None:
     psutil.wait_procs(list(found.values()), timeout=2)
 
 
-def sweep(keep: set[int] = frozenset()) -> None:  # type: ignore[assignment]
-    """End our children not in `keep` (orphans handed to us as subreaper), with their trees."""
+def sweep(keep: set[int] = frozenset(),  # type: ignore[assignment]
+          also_below: int | None = None) -> None:
+    """End our children not in `keep` (orphans handed to us as subreaper), and the children
+    of `also_below` (a subreaper of ours), each with its tree; one look at the processes."""
+    me = os.getpid()
     try:
-        children = psutil.Process().children()
+        below = psutil.Process(me).children(recursive=also_below is not None)
     except psutil.Error:
         return
-    for child in children:
-        if child.pid not in keep:
-            end_tree(child.pid)
+    for process in below:
+        try:
+            parent = process.ppid()
+        except psutil.Error:
+            continue
+        if (parent == me and process.pid not in keep) or parent == also_below:
+            end_tree(process.pid)
     _reap_zombies()
 
 
-def children(pid: int) -> list[int]:
+def _below(root: psutil.Process) -> list[psutil.Process]:
     try:
-        return [child.pid for child in psutil.Process(pid).children()]
+        return root.children(recursive=True)
     except psutil.Error:
         return []
-
-
-def _tree(root: psutil.Process) -> list[psutil.Process]:
-    try:
-        return [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return [root]
 
 
 def _quietly(action) -> None:

@@ -5,6 +5,7 @@ The lesson stubs mirror these constants; tests/test_lessons.py keeps the copies 
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from pathlib import Path
@@ -68,8 +69,14 @@ def message(name: str, text: str) -> str:
 
 def is_notice(line: str) -> bool:
     """Is `line` a join or leave notice, about anyone?"""
-    return any(re.fullmatch(re.escape(form).replace(re.escape("{name}"), ".+"), line)
-               for form in (JOINED, LEFT))
+    return _notice_pattern(JOINED, LEFT).fullmatch(line) is not None
+
+
+@functools.lru_cache(maxsize=4)
+def _notice_pattern(*forms: str) -> re.Pattern[str]:
+    """One pattern for the notice forms (a course's own words can change them: cached by value)."""
+    return re.compile("(?:" + "|".join(re.escape(form).replace(re.escape("{name}"), ".+")
+                                       for form in forms) + ")")
 
 
 def is_leave(line: str) -> bool:

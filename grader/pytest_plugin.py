@@ -27,6 +27,7 @@ from .plan import MODES, student_files
 OUTCOMES = pytest.StashKey[dict]()  # check id -> "passed" | "failed" | "skipped"
 CODE = pytest.StashKey[dict]()  # step id -> StudentServer, made when first needed
 STUDENT = pytest.StashKey[dict]()  # step id -> the student's file for that step
+ONLY = pytest.StashKey[set]()  # check ids a grader's worker runs (empty: all)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -61,6 +62,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[CODE] = {}
     known = config.getoption("grader_known")
     config.stash[OUTCOMES] = dict(pair.split("=", 1) for pair in known.split(",") if "=" in pair)
+    config.stash[ONLY] = set(filter(None, config.getoption("grader_only").split(",")))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -73,10 +75,11 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
     """A check module is collected though its name is not test_*.py."""
     if not active(parent.config) or file_path.suffix != ".py":
         return None
-    if file_path.name in ("__init__.py", "conftest.py") or any(
+    if file_path.name in ("__init__.py", "conftest.py") or parent.session.isinitpath(
+            file_path) or any(
             fnmatch.fnmatch(file_path.name, pattern)
             for pattern in parent.config.getini("python_files")):
-        return None  # pytest collects those itself
+        return None  # pytest collects those itself (named on its command line, or test_*.py)
     return pytest.Module.from_parent(parent, path=file_path)
 
 
@@ -89,10 +92,11 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
     if not checks or not active(collector.config) or not isinstance(collector, pytest.Module):
         return None
     steps = collector.config.stash[STUDENT]
+    only = collector.config.stash[ONLY]
     items = []
     for check in checks:
-        if check.step not in steps:
-            continue
+        if check.step not in steps or (only and check.id not in only):
+            continue  # a worker's other checks are not even made into items: that costs
         item = CheckItem.from_parent(collector, name=f"{name}[{check.step}]", callobj=obj)
         item.check = check
         item.add_marker(pytest.mark.timeout(check.timeout))
@@ -106,7 +110,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     order = {check.id: n for n, check in enumerate(
         check for step in config.stash[STUDENT] for check in every_check_of(step))}
-    only = set(filter(None, config.getoption("grader_only").split(",")))
+    only = config.stash[ONLY]
     kept, dropped = [], []
     for item in items:
         check = getattr(item, "check", None)

@@ -108,7 +108,7 @@ def run_session(student: str, step: str, only: str, known: str, token: str,
 
     reporter = Reporter(os.fdopen(channel_fd, "w", encoding="utf-8"), token)
     code = int(pytest.main([
-        "--pyargs", "grader.checks", "-c", str(Path(__file__).with_name("worker.ini")),
+        "--pyargs", *_modules(step, only), "-c", str(Path(__file__).with_name("worker.ini")),
         "-p", "grader.pytest_plugin", "-p", "pytest_timeout",
         "--student", student, "--step", step, "--mode", mode, "--grader-only", only,
         "--grader-known", known, "--grader-sweep",
@@ -116,6 +116,15 @@ def run_session(student: str, step: str, only: str, known: str, token: str,
     reporter.write({"kind": "done", "exit": code})
     processes.sweep()
     return 0
+
+
+def _modules(step: str, only: str) -> list[str]:
+    """The check modules to collect: only those of the checks asked for (collecting costs)."""
+    from .checks import every_check_of
+
+    wanted = set(filter(None, only.split(",")))
+    return sorted({check.function.__module__ for check in every_check_of(step)
+                   if not wanted or check.id in wanted}) or ["grader.checks"]
 
 
 def preload() -> None:

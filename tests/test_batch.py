@@ -97,15 +97,31 @@ def test_the_report_page_shows_what_the_class_misunderstood(graded_class: Path) 
     assert "hint:" in text  # the feedback the student saw
 
 
+# Measures what the browser laid out: each bar of "What the class misunderstood", in px.
+MEASURE = ("<script>document.body.insertAdjacentHTML('beforeend', '<pre id=measured>' + "
+           "JSON.stringify([...document.querySelector('#checks ~ table').querySelectorAll("
+           "'tr')].map(row => [row.querySelector('.bar').getBoundingClientRect().width, "
+           "row.lastElementChild.textContent.trim()])) + '</pre>')</script>")
+
+
 @pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
 def test_the_report_page_renders_in_a_browser(graded_class: Path, tmp_path: Path) -> None:
+    page = tmp_path / "measured.html"  # the page as written, and the measuring script
+    page.write_text((graded_class / "report.html").read_text(encoding="utf-8")
+                    .replace("</body>", MEASURE + "</body>"), encoding="utf-8")
     done = subprocess.run(
         ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path}", "--dump-dom", (graded_class / "report.html").as_uri()],
+         f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()],
         capture_output=True, text=True, timeout=60)
     assert "What the class misunderstood" in done.stdout
     assert done.stdout.count("<details>") == 6
+    measured = done.stdout.split("<pre id=\"measured\">", 1)[1].split("</pre>", 1)[0]
+    bars = [(width, int(label.rstrip("%"))) for width, label in json.loads(measured)]
+    assert bars and bars == sorted(bars, reverse=True)  # most misunderstood first
+    for width, percent in bars:  # each bar drawn as wide as its share (20em for 100%)
+        assert abs(width - bars[0][0] * percent / bars[0][1]) <= 1.5, bars
+    assert bars[0][1] > 0 and bars[0][0] > 50 and bars[-1] == (0, 0)
 
 
 def test_repeat_names_a_check_whose_verdict_changed(tmp_path: Path) -> None:

@@ -32,4 +32,4 @@ def test_a_bonus_step_is_counted_apart_and_never_required(tmp_path: Path) -> Non
     assert "Score: 100/100   bonus: 0/20   Well done!" in run.stdout
     assert "06 fast and fair chat (bonus)" in run.stdout and "not started" in run.stdout
     alone = grader("--solutions", "06")
-    assert alone.code == 0 and "Bonus: 20/20   Well done!" in alone.stdout
+    assert alone.code == 0 and "Bonus: 20/20   Well done!" in alone.stdout, alone.stdout

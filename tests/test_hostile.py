@@ -24,6 +24,8 @@ import psutil
 import pytest
 from conftest import ROOT, Run, grader
 
+from grader.labs import launcher
+
 HOSTILE = Path(__file__).with_name("fixtures") / "hostile"
 LINUX = sys.platform.startswith("linux")
 IS_ROOT = os.name == "posix" and os.geteuid() == 0
@@ -226,9 +228,13 @@ def test_patched_grader_modules_change_nothing(who: str, tmp_path: Path) -> None
 
 
 def _grader_importable_by_hosts(folder: Path) -> bool:
-    """Can a host import the grader (no PYTHONPATH: an installed kit)? Then the patches ran."""
+    """Can a host import the grader (no PYTHONPATH: an installed kit)? Then the patches ran.
+    Asked as a host starts: python -S, site-packages on sys.path, no .pth hooks (so an
+    editable install, whose hook is a .pth file, is out of a host's reach)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    done = subprocess.run([sys.executable, "-c", "import grader.results"], cwd=folder, env=env,
+    probe = (f"import sys; sys.path.extend({launcher.SITE_PACKAGES!r}.split({os.pathsep!r})); "
+             "import grader.results")
+    done = subprocess.run([sys.executable, "-S", "-c", probe], cwd=folder, env=env,
                           capture_output=True, timeout=30)
     return done.returncode == 0
 

@@ -543,12 +543,14 @@ def _read_until(client: Client, wanted: set[str], deadline: float) -> list[str]:
     """Lines until all of `wanted` came (or the deadline): the chat's lines only; notices and
     echoes of one's own lines are other checks' concerns."""
     lines: list[str] = []
-    while not wanted <= set(lines) and time.monotonic() < deadline:
+    awaited = set(wanted)
+    while awaited and time.monotonic() < deadline:
         line = client.read_line(within=max(0.01, deadline - time.monotonic()))
         if line is None:
             break
         if not protocol.is_notice(line) and not line.endswith(tuple(client.sent_lines)):
             lines.append(line)
+            awaited.discard(line)
     return lines
 
 
@@ -586,13 +588,15 @@ def _judge_delivery(got: dict[str, list[str]], want: dict[str, list[str]],
 def _per_sender_in_order(lines: list[str], want: list[str]) -> bool:
     """Lines of different senders may interleave; each sender's own keep their order.
     A wanted line is 'PREFIX N': its sender is all before the last space."""
-    def sender(line: str) -> str:
-        return line.rsplit(" ", 1)[0]
+    def by_sender(kept: list[str]) -> dict[str, list[str]]:
+        grouped: dict[str, list[str]] = {}
+        for line in kept:
+            grouped.setdefault(line.rsplit(" ", 1)[0], []).append(line)
+        return grouped
 
     wanted, arrived = set(want), set(lines)
-    return all([x for x in lines if x in wanted and sender(x) == who]
-               == [x for x in want if sender(x) == who and x in arrived]
-               for who in {sender(line) for line in want})
+    return (by_sender([line for line in lines if line in wanted])
+            == by_sender([line for line in want if line in arrived]))
 
 
 def _shown(lines: list[str]) -> str:

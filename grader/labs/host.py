@@ -560,9 +560,25 @@ def run_server_program(path: str, events: Events, race: dict) -> None:
     run_program(path, [], events, server=True)
 
 
+def restore_site(folders: str) -> None:
+    """What `python FILE` has and `python -S` (how hosts start) lacks: the grader's
+    site-packages folders on sys.path (they are passed: under -S this interpreter does not know
+    its virtual environment) and the exit()/quit() builtins. .pth files are not run."""
+    if not sys.flags.no_site:
+        return
+    import site
+
+    sys.path.extend(folder for folder in folders.split(os.pathsep)
+                    if folder and folder not in sys.path)
+    site.setquit()
+    site.setcopyright()
+    site.sethelper()
+
+
 def main(argv: list) -> None:
     cut = argv.index("--") if "--" in argv else len(argv)
     named = dict(zip(argv[:cut:2], argv[1:cut:2]))  # --name value pairs
+    restore_site(named.get("--site", ""))
     rest = argv[cut + 1:]  # the program's own arguments
     events = Events(_channel(named["--events"]))
     path = os.path.abspath(named["--file"])

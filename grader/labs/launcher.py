@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import site
 import socket
 import subprocess
 import sys
@@ -21,13 +22,19 @@ from .. import processes
 
 HOST_SCRIPT = Path(__file__).with_name("host.py")
 CAN_FORK = hasattr(os, "fork") and hasattr(socket, "send_fds")
+# Where `python FILE` would find installed packages (what a student's code may import).
+SITE_PACKAGES = os.pathsep.join(
+    [*site.getsitepackages(), *([site.getusersitepackages()] if site.ENABLE_USER_SITE else [])])
 
 
 def command(mode: str, student_file: Path, *extra: str) -> list[str]:
     """The host's command line; '{channel}' becomes its events channel (processes.start)."""
     drop = processes.unprivileged_user()
-    return [sys.executable, str(HOST_SCRIPT), "--events", "{channel}", "--mode", mode,
-            "--file", str(student_file), *extra, *(["--drop", drop] if drop else [])]
+    # -S: the site hook of an editable install costs more than the rest of a host's start;
+    # the host puts site-packages and exit() back itself (host.restore_site).
+    return [sys.executable, "-S", str(HOST_SCRIPT), "--events", "{channel}", "--mode", mode,
+            "--file", str(student_file), "--site", SITE_PACKAGES, *extra,
+            *(["--drop", drop] if drop else [])]
 
 
 def environment(**overrides: str) -> dict[str, str]:

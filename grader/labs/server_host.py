@@ -578,10 +578,8 @@ class StudentServer:
     def after_check(self) -> None:
         """End what a check's host left: the zygote's children (it is their subreaper), and
         our own children but the zygote (where orphans go when the zygote is not there)."""
-        if self.zygote:
-            for child in processes.children(self.zygote.process.pid):
-                processes.end_tree(child)
-        processes.sweep(keep={self.zygote.process.pid} if self.zygote else set())
+        zygote = self.zygote.process.pid if self.zygote else None
+        processes.sweep(keep={zygote} if zygote else set(), also_below=zygote)
 
     def close(self) -> None:
         self._stop_zygote()
