@@ -5,9 +5,10 @@
     python benchmarks/load_study.py --quick         10 and 100 clients only (a minute or so)
 
 The servers: solutions/04_multi_user (a thread per client, one lock held across sendall),
-solutions/06_bonus (04 plus a writer thread and a bounded queue per client), and two written
-for speed for comparison, benchmarks/servers/selectors_server.py (one thread, one selectors
-loop) and benchmarks/servers/asyncio_server.py. Each run starts its server afresh on a free
+solutions/06_bonus (04 plus one flusher thread that sends every broadcast, and a bounded queue
+and a writer thread for a client that falls behind), and two written for speed for comparison,
+benchmarks/servers/selectors_server.py (one thread, one selectors loop) and
+benchmarks/servers/asyncio_server.py. Each run starts its server afresh on a free
 port of 127.0.0.1 and stops it afterwards. Every client sends its M messages in a burst, as fast
 as the server takes them; M falls as N grows so that a run lasts seconds (deliveries grow as N²).
 
@@ -37,11 +38,11 @@ from grader.load import LoadResult, run, served  # noqa: E402
 
 SERVERS = {  # name in the table -> the file it runs
     "04 threads": ROOT / "solutions" / "04_multi_user" / "server.py",
-    "06 writers": ROOT / "solutions" / "06_bonus" / "server.py",
+    "06 flusher": ROOT / "solutions" / "06_bonus" / "server.py",
     "selectors": ROOT / "benchmarks" / "servers" / "selectors_server.py",
     "asyncio": ROOT / "benchmarks" / "servers" / "asyncio_server.py",
 }
-SIXTH = "06 writers"
+SIXTH = "06 flusher"
 MESSAGES = {10: 3000, 100: 30, 500: 2, 1000: 1}  # N -> M: 0.27, 0.30, 0.50, 1.0 M deliveries
 TIMEOUT = {10: 60.0, 100: 60.0, 500: 120.0, 1000: 180.0}  # s: for the slowest server
 SLOW = {"readers": 19, "rate": 50.0, "messages": 200, "size": 2000}

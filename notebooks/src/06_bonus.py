@@ -427,6 +427,13 @@ with DemoServer(chat_with_outboxes) as server:
 # took the others' p99 latency from 1.2 ms to 480 ms with the waiting `send()`, and left it at
 # about 0.5 ms without it.
 #
+# One more step makes it fast as well as fair: a broadcast in the lesson's server touches no
+# socket at all. It adds the line to each member's *unsent* lines, and one flusher thread sends
+# each waiting member everything it has, in one `send()`. While the flusher sends, new
+# broadcasts pile up, so the busier the chat, the more lines each call carries, as an event
+# loop's turn does. A client's writer thread is started only the first time its socket could
+# not take everything: most clients never need one.
+#
 # ## 4. One name, one client
 #
 # In this step a name can be in the chat only once: a client that asks for a name in use is
@@ -446,6 +453,13 @@ with DemoServer(chat_with_outboxes) as server:
 # `OSError` от самого сокета (параметр `SO_SNDTIMEO`), и клиента тоже отключают. В нагрузочном
 # исследовании (docs/load_study.md) один нечитающий клиент поднял p99 задержки остальных с
 # 1,2 мс до 480 мс при ждущем `send()` и оставил его около 0,5 мс без ожидания.
+#
+# Ещё один шаг делает сервер не только честным, но и быстрым: рассылка в сервере урока вообще не
+# трогает сокеты. Она добавляет строку в *неотправленные* строки каждого участника, а один
+# поток-отправитель (flusher) шлёт каждому ждущему участнику всё, что у него накопилось, одним
+# `send()`. Пока отправитель шлёт, копятся новые рассылки, так что чем оживлённее чат, тем больше
+# строк несёт каждый вызов — как один оборот цикла событий. Поток-писатель клиента запускается,
+# только когда его сокет впервые не смог принять всё: большинству клиентов он не нужен.
 #
 # ## 4. Одно имя — один клиент
 #
@@ -531,12 +545,12 @@ print(f"both under one lock:  {ten_ask_for_ann(take_name_locked)} of 10 clients 
 # ![deliveries per second against the number of clients](../docs/load_study/deliveries.png)
 # ![server CPU per delivery against the number of clients](../docs/load_study/cpu.png)
 #
-# With bursts to share (10 and 100 clients), this step's server keeps up with asyncio: a burst
-# read in one `recv()` is one broadcast, and each member gets it in one `send()`. With a
-# thousand clients sending a line each there is nothing to share, and each delivery is one
-# system call, as in step 04. With one client that reads nothing, step 04 lost 43,468 of
-# 68,400 deliveries; this step lost none, and the others' p99 latency stayed at about half a
-# millisecond.
+# This step's server keeps up with asyncio from 10 to 1000 clients, at a fraction of a
+# microsecond of CPU per delivery: its flusher sends each member everything broadcast since its
+# last turn in one `send()`, as an event loop does, and the more the chat has to send, the more
+# each call carries. Step 04 makes a system call per delivery and is 2 to 4 times slower. With
+# one client that reads nothing, step 04 lost 43,444 of 68,400 deliveries; this step lost none,
+# and the others' p99 latency stayed under a millisecond.
 # %% [markdown] ru
 # ## 5. Под нагрузкой: что даёт такое устройство
 #
@@ -549,12 +563,12 @@ print(f"both under one lock:  {ten_ask_for_ann(take_name_locked)} of 10 clients 
 # ![доставок в секунду в зависимости от числа клиентов](../../docs/load_study/deliveries.png)
 # ![процессорное время сервера на доставку](../../docs/load_study/cpu.png)
 #
-# Когда есть пачки (10 и 100 клиентов), сервер этого шага не отстаёт от asyncio: пачка,
-# прочитанная одним `recv()`, — это одна рассылка, и каждый участник получает её одним
-# `send()`. Когда тысяча клиентов отправляет по строке, делить нечего, и каждая доставка — один
-# системный вызов, как в шаге 04. С одним клиентом, который ничего не читает, шаг 04 потерял
-# 43 468 доставок из 68 400; этот шаг — ни одной, а p99 задержки остальных осталось около
-# половины миллисекунды.
+# Сервер этого шага не отстаёт от asyncio от 10 до 1000 клиентов и тратит доли микросекунды
+# процессора на доставку: его поток-отправитель шлёт каждому участнику всё разосланное с его
+# прошлого хода одним `send()`, как цикл событий, и чем больше чату нужно отправить, тем больше
+# несёт каждый вызов. Шаг 04 делает системный вызов на каждую доставку и медленнее в 2–4 раза.
+# С одним клиентом, который ничего не читает, шаг 04 потерял 43 444 доставки из 68 400; этот
+# шаг — ни одной, а p99 задержки остальных осталось меньше миллисекунды.
 
 # %% [markdown] en
 # ## Your turn
@@ -566,9 +580,11 @@ print(f"both under one lock:  {ten_ask_for_ann(take_name_locked)} of 10 clients 
 #
 # - **Sloth stops the chat** → `Client.send()` never waits (with `self.ready`, a
 #   `threading.Condition`, held): with nothing queued, it hands the socket what fits at once
-#   (`MSG_DONTWAIT`), and queues the rest; `Client.write_loop()`, the client's writer thread,
-#   sends everything queued with one `sendall()`. `Chat._broadcast()` encodes the line once
-#   and calls `member.send()`: never `sendall()` there.
+#   (`MSG_DONTWAIT`), and queues the rest, starting the client's writer thread the first time;
+#   `Client.write_loop()`, that writer, sends everything queued with one `sendall()`.
+#   `Chat._broadcast()` encodes the line once and adds it to each member's `unsent` lines (no
+#   socket there); `Chat.flush_loop()`, the flusher, gives each waiting member its lines in one
+#   `member.send()`, with the chat's lock released.
 # - **Memory without end** → `Client.send()`: what does not fit in `MAX_QUEUED_BYTES` means
 #   `hang_up()`; the client's own thread then leaves the chat, and the others hear
 #   `NAME has abandoned y'all`. (`accept_client()` gives every socket a send timeout of
@@ -576,8 +592,9 @@ print(f"both under one lock:  {ten_ask_for_ann(take_name_locked)} of 10 clients 
 # - **Two clients, one name** → `Chat.join()` checks and takes the name under the chat's lock
 #   and says whether it did; `ask_name()` asks again with `NAME_TAKEN` when it did not.
 # - **A clean end** → `serve()`: when `accept_client()` returns `None` (the listener was
-#   closed), shut down every client's socket, so that its thread wakes up from `recv()`, and
-#   `join()` every client thread (each one joins its writer thread) before returning.
+#   closed), shut down every client's socket, so that its thread wakes up from `recv()`,
+#   `join()` every client thread (each one joins its writer thread), then `chat.close()` (the
+#   flusher sends what is left and ends) before returning.
 #
 # Then run the cell below to grade your work. If `!` does not work here, run `grader 06` in a
 # terminal, from the kit's folder.
@@ -591,9 +608,11 @@ print(f"both under one lock:  {ten_ask_for_ann(take_name_locked)} of 10 clients 
 #
 # - **Sloth останавливает чат** → `Client.send()` никогда не ждёт (под `self.ready`, это
 #   `threading.Condition`): если в очереди пусто, он сразу отдаёт сокету то, что влезает
-#   (`MSG_DONTWAIT`), а остаток ставит в очередь; `Client.write_loop()`, поток-писатель
-#   клиента, отправляет всё накопленное одним `sendall()`. `Chat._broadcast()` кодирует строку
-#   один раз и вызывает `member.send()`: никакого `sendall()` там.
+#   (`MSG_DONTWAIT`), а остаток ставит в очередь, в первый раз запуская поток-писатель клиента;
+#   `Client.write_loop()`, этот писатель, отправляет всё накопленное одним `sendall()`.
+#   `Chat._broadcast()` кодирует строку один раз и добавляет её в `unsent` каждого участника
+#   (никаких сокетов там); `Chat.flush_loop()`, поток-отправитель, отдаёт каждому ждущему
+#   участнику его строки одним `member.send()`, отпустив блокировку чата.
 # - **Память без конца** → `Client.send()`: то, что не помещается в `MAX_QUEUED_BYTES`,
 #   означает `hang_up()`; тогда собственный поток клиента выходит из чата, и остальные слышат
 #   `NAME has abandoned y'all`. (`accept_client()` даёт каждому сокету тайм-аут отправки
@@ -603,8 +622,8 @@ print(f"both under one lock:  {ten_ask_for_ann(take_name_locked)} of 10 clients 
 #   сообщает, получилось ли; `ask_name()`, если не получилось, спрашивает снова с `NAME_TAKEN`.
 # - **Чистое завершение** → `serve()`: когда `accept_client()` возвращает `None` (слушающий
 #   сокет закрыли), вызовите shutdown для сокета каждого клиента, чтобы его поток проснулся в
-#   `recv()`, и `join()` для каждого потока клиента (каждый из них ждёт своего писателя), и
-#   только потом возвращайтесь.
+#   `recv()`, `join()` для каждого потока клиента (каждый из них ждёт своего писателя), затем
+#   `chat.close()` (отправитель досылает остаток и завершается), и только потом возвращайтесь.
 #
 # Затем запустите ячейку ниже, чтобы проверить работу. Если `!` здесь не работает, выполните
 # `grader 06` в терминале, в папке набора.

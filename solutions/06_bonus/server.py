@@ -2,9 +2,11 @@
 
 Step 04's chat calls sendall() for every member while it holds the chat's one lock. A client
 that stops reading fills its socket's buffers, that sendall() waits, the lock stays taken, and
-the whole chat stops. Here a broadcast never waits on a socket: it hands each member's socket
-what fits at once, without waiting (as asyncio does), and puts the rest in that member's queue,
-which the member's own writer thread empties. A client that falls more than MAX_QUEUED_BYTES
+the whole chat stops. Here a broadcast never touches a socket: it adds the line to each member's
+unsent lines, and one flusher thread gives each member all of its lines in one send() that never
+waits (as an event loop does once per turn: the busier the chat, the more lines per call). What
+a member's socket cannot take at once goes to that member's queue, emptied by a writer thread of
+its own, started the first time it is needed. A client that falls more than MAX_QUEUED_BYTES
 behind, or whose socket takes nothing for CATCH_UP_SECONDS, is dropped. A burst of lines from
 one client is one broadcast. Names are unique, and serve() closes every connection and returns
 once its listener is closed.
@@ -79,18 +81,20 @@ class LineReader:
 
 
 class Client:
-    """One connected client: its socket, its line reader, its name once it has one, and its
-    outbound queue of what the socket could not take at once, which its writer thread sends."""
+    """One connected client: its socket, its line reader, its name once it has one, the lines
+    broadcast to it and not yet sent, and its queue of what its socket could not take at once,
+    which its writer thread sends."""
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.reader = LineReader(sock)
         self.name = ""
-        self.ready = threading.Condition()  # guards the three below; wakes the writer
+        self.unsent: list = []  # lines broadcast to it, for the chat's flusher (chat.lock)
+        self.ready = threading.Condition()  # guards the four below; wakes the writer
         self.outbox: list = []  # encoded lines, waiting for the writer thread
         self.queued = 0  # bytes queued and not yet sent, the batch being sent included
         self.closed = False
-        self.writer = threading.Thread(target=self.write_loop, daemon=True)
+        self.writer: threading.Thread | None = None  # started the first time it is needed
 
     def send_line(self, text: str) -> None:
         self.send((text + NEWLINE).encode(ENCODING))
@@ -113,6 +117,9 @@ class Client:
             if self.queued + len(data) <= MAX_QUEUED_BYTES:
                 self.outbox.append(data)
                 self.queued += len(data)
+                if self.writer is None:  # the first time its socket could not take it all
+                    self.writer = threading.Thread(target=self.write_loop, daemon=True)
+                    self.writer.start()
                 self.ready.notify()  # wake the writer
                 return
         self.hang_up()  # it has stopped reading: drop it; its own thread tells the others
@@ -147,11 +154,16 @@ class Client:
 
 
 class Chat:
-    """The clients in the chat, by name. Every client thread shares one Chat."""
+    """The clients in the chat, by name, and the flusher thread that sends what is broadcast.
+    Every client thread shares one Chat."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.members: dict = {}  # name -> Client
+        self.waiting: list = []  # members with lines broadcast to them and not yet sent
+        self.wake = threading.Condition(self.lock)  # wakes the flusher
+        self.open = True
+        self.flusher = threading.Thread(target=self.flush_loop, daemon=True)
 
     def join(self, client: Client, name: str) -> bool:
         """Add the client as `name` and announce it, unless the name is taken; True if added."""
@@ -177,11 +189,37 @@ class Chat:
                 self._broadcast(LEFT.format(name=client.name), sender=client)
 
     def _broadcast(self, text: str, sender: Client) -> None:
-        """Queue a line for every member but the sender. Call it with the lock held."""
+        """Add a line to every member's lines but the sender's, and wake the flusher. Call it
+        with the lock held. No socket is touched here: that is the flusher's work."""
         data = (text + NEWLINE).encode(ENCODING)  # encoded once, however many members
         for member in self.members.values():
             if member is not sender:
-                member.send(data)  # never waits: holding the lock never waits on a socket
+                if not member.unsent:
+                    self.waiting.append(member)
+                member.unsent.append(data)
+        self.wake.notify()
+
+    def flush_loop(self) -> None:
+        """The flusher thread: each turn, every waiting member gets all its lines in one
+        send(). The busier the chat, the more lines a turn holds, and the fewer calls."""
+        while True:
+            with self.wake:
+                self.wake.wait_for(lambda: self.waiting or not self.open)
+                if not self.waiting:
+                    return  # closed, and nothing left to send
+                waiting, self.waiting = self.waiting, []
+                batches = [(member, b"".join(member.unsent)) for member in waiting]
+                for member in waiting:
+                    member.unsent.clear()
+            for member, batch in batches:  # the lock is free: broadcasts go on meanwhile
+                member.send(batch)
+
+    def close(self) -> None:
+        """Send what is left, then end the flusher thread."""
+        with self.wake:
+            self.open = False
+            self.wake.notify()
+        self.flusher.join()
 
 
 def ask_name(client: Client, chat: Chat) -> bool:
@@ -205,7 +243,6 @@ def ask_name(client: Client, chat: Chat) -> bool:
 def handle_client(sock: socket.socket, chat: Chat) -> None:
     """Everything about one client, from its prompt to its goodbye. Runs in its own thread."""
     client = Client(sock)
-    client.writer.start()
     with sock:
         try:
             if not ask_name(client, chat):
@@ -224,7 +261,8 @@ def handle_client(sock: socket.socket, chat: Chat) -> None:
         finally:
             chat.leave(client)  # removes it before `with sock` closes the socket
             client.hang_up()
-            client.writer.join()  # the writer is done with the socket before it is closed
+            if client.writer is not None:  # hung up: no writer can start after this
+                client.writer.join()  # the writer is done with the socket before it is closed
 
 
 def set_send_timeout(sock: socket.socket, seconds: float) -> None:
@@ -256,6 +294,7 @@ def serve(listener: socket.socket) -> None:
     """Accept clients, each in a thread of its own, until the listener is closed; then close
     every connection, wait for every client's threads, and return."""
     chat = Chat()
+    chat.flusher.start()
     connections: list = []  # (socket, thread) of every client still connected
     while True:
         sock = accept_client(listener)
@@ -272,6 +311,7 @@ def serve(listener: socket.socket) -> None:
             pass  # that client had already gone
     for _sock, thread in connections:
         thread.join()  # each client's thread joins its writer thread before it ends
+    chat.close()
 
 
 def main() -> None:
