@@ -105,23 +105,13 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Steps in the manifest's order, checks in their step's order; --grader-only narrows."""
+    """Steps in the manifest's order, checks in their step's order (--grader-only narrowed
+    them already: pytest_pycollect_makeitem makes no item for a check not asked for)."""
     if not active(config):
         return
     order = {check.id: n for n, check in enumerate(
         check for step in config.stash[STUDENT] for check in every_check_of(step))}
-    only = config.stash[ONLY]
-    kept, dropped = [], []
-    for item in items:
-        check = getattr(item, "check", None)
-        if check is not None and only and check.id not in only:
-            dropped.append(item)
-        else:
-            kept.append(item)
-    kept.sort(key=lambda item: order.get(getattr(item, "check", None) and item.check.id, -1))
-    if dropped:
-        config.hook.pytest_deselected(items=dropped)
-    items[:] = kept
+    items.sort(key=lambda item: order.get(getattr(item, "check", None) and item.check.id, -1))
 
 
 RACE_SWITCH_INTERVAL = 5e-6  # seconds: Python's default is 0.005; shorter shows races every run
