@@ -8,10 +8,13 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 from jsonschema import Draft202012Validator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,11 +66,33 @@ def grader(*args: str, cwd: Path = ROOT, timeout: float = 120, **env: str) -> Ru
                time.monotonic() - started)
 
 
-@pytest.fixture(scope="session")
-def solutions_run() -> Run:
-    return grader("--solutions", "--json", "-")
+@contextmanager
+def made_once(name: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A folder of this test run, held under a lock. The suite runs four workers at a time
+    (`-n 4`, README) and each gets the same folder: what the first one made there is there
+    for the others (pytest-xdist's advice for a costly session fixture)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # else: just ours
+    folder = shared / name
+    with FileLock(str(folder) + ".lock"):
+        yield folder
+
+
+def run_once(name: str, tmp_path_factory: pytest.TempPathFactory, *args: str) -> Run:
+    """`grader ARGS`, run once for the whole test run."""
+    with made_once(name, tmp_path_factory) as folder:
+        saved = folder / "run.json"
+        if not saved.is_file():
+            folder.mkdir(exist_ok=True)
+            saved.write_text(json.dumps(asdict(grader(*args))), encoding="utf-8")
+        return Run(**json.loads(saved.read_text(encoding="utf-8")))
 
 
 @pytest.fixture(scope="session")
-def stubs_run() -> Run:
-    return grader("--dir", str(STUBS), "--json", "-")
+def solutions_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    return run_once("solutions_run", tmp_path_factory, "--solutions", "--json", "-")
+
+
+@pytest.fixture(scope="session")
+def stubs_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    return run_once("stubs_run", tmp_path_factory, "--dir", str(STUBS), "--json", "-")

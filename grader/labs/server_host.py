@@ -531,9 +531,25 @@ class StudentServer:
         with self.lock:
             if self.zygote and self.zygote.process.poll() is not None:
                 self._restart_zygote()  # the student's code killed it: the next check is owed one
-            host = self._fork(switch, locks) if self.zygote else self._spawn(switch, locks)
+            try:
+                host = self._fork(switch, locks) if self.zygote else self._spawn(switch, locks)
+            except Unusable:
+                if not self._zygote_died():
+                    raise
+                self._restart_zygote()  # killed just now, too late for poll() above: once more
+                host = self._fork(switch, locks) if self.zygote else self._spawn(switch, locks)
         host.wait_ready()
         return host
+
+    def _zygote_died(self) -> bool:
+        """Did the zygote end (a fork through it failed)? It may take a moment to be reaped."""
+        if self.zygote is None:
+            return False
+        try:
+            self.zygote.process.wait(1.0)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
 
     def _restart_zygote(self) -> None:
         self._stop_zygote()
