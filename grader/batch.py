@@ -21,7 +21,6 @@ import threading
 import time
 import zipfile
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,10 +78,8 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="grader-batch-") as scratch:
         started = time.monotonic()
         progress = Progress(len(entries) * args.repeat, sys.stderr)
-        jobs = args.jobs or max(1, (os.cpu_count() or 2))
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            list(pool.map(lambda entry: grade_entry(entry, wanted, args, Path(scratch), progress),
-                          entries))
+        grade_all(entries, wanted, args, Path(scratch), progress,
+                  jobs=args.jobs or max(1, (os.cpu_count() or 2)))
         progress.finish()
         seconds = time.monotonic() - started
     for entry in entries:
@@ -190,24 +187,135 @@ def unzip(archive: Path, target: Path) -> Path:
 
 
 # -- grading ---------------------------------------------------------------------------------
-def grade_entry(entry: Entry, wanted: list, args: argparse.Namespace, scratch: Path,
-                progress: Progress) -> None:
-    started = time.monotonic()
+@dataclass
+class Run:
+    """One `grader` run of one student, in a process tree of its own."""
+
+    entry: Entry
+    options: list[str]
+    json_file: Path
+    log: Path
+    process: subprocess.Popen | processes.Forked | None = None
+    started: float = 0.0
+
+
+def grade_all(entries: list[Entry], wanted: list, args: argparse.Namespace, scratch: Path,
+              progress: Progress, jobs: int) -> None:
+    """Every entry, args.repeat times, `jobs` runs at a time, followed from this one thread.
+    Where we can fork (Linux), each run is forked from here, where the grader is already
+    imported, instead of a new interpreter importing it again for every student."""
+    shared = [f"--{name}={os.path.abspath(value)}" for name in ("points", "protocol")
+              if (value := getattr(args, name))]
+    waiting: list[Run] = []
+    for entry in entries:
+        try:
+            options = grader_args(entry, wanted, scratch, args.step)
+        except LookupError as problem:
+            entry.problem = str(problem)
+            progress.advance(args.repeat, failed=True)
+            continue
+        for number in range(args.repeat):
+            json_file = scratch / f"{entry.name}-{number}.json"
+            waiting.append(Run(entry, [*options, "--mode", args.mode, *shared,
+                                       "--one-worker-per-step", "--json", str(json_file)],
+                               json_file, scratch / f"{entry.name}-{number}.log"))
+    env = {"NO_COLOR": "1", "GRADER_LANG": args.lang or os.environ.get("GRADER_LANG", "en")}
+    if waiting and processes.CAN_FORK:
+        _preload()
+    running: list[Run] = []
     try:
-        options = grader_args(entry, wanted, scratch, args.step)
-    except LookupError as problem:
-        entry.problem = str(problem)
-        progress.advance(args.repeat, failed=True)
+        while waiting or running:
+            while waiting and len(running) < jobs:
+                run = waiting.pop(0)
+                _start(run, env)
+                running.append(run)
+            time.sleep(0.02)
+            for run in [run for run in running if _ended(run)]:
+                running.remove(run)
+                _take(run, progress, args.repeat)
+    except BaseException:  # Ctrl-C: nothing of ours is left running
+        for run in running:
+            assert run.process
+            processes.end_tree(run.process.pid)
+            run.process.wait()
+        raise
+
+
+def _preload() -> None:
+    """What each forked run would import: imported once, here."""
+    from . import cli, supervisor  # noqa: F401
+    from .render import gradescope, json_out, terminal  # noqa: F401
+    from .worker import preload
+
+    preload()
+
+
+def _start(run: Run, env: dict[str, str]) -> None:
+    run.started = time.monotonic()
+    if processes.CAN_FORK:
+        with processes.ctrl_c_held():
+            run.process = processes.fork(lambda channel: _graded_here(run.options, env, channel),
+                                         log=run.log, cwd=Path.cwd())
+        run.process.stdout.close()  # no records: the report is its --json file
         return
-    for run in range(args.repeat):
-        report, problem = run_grader(options, scratch / f"{entry.name}-{run}.json", args)
-        if report is not None:
-            report["folder"] = str(entry.path)  # not the scratch copy it was unpacked into
-            entry.reports.append(report)
-        else:
-            entry.problem = problem
-        progress.advance(1, failed=report is None or not report.get("passed"))
-    entry.seconds = round((time.monotonic() - started) / args.repeat, 2)
+    with run.log.open("wb") as log:
+        run.process = processes.start([sys.executable, "-m", "grader", *run.options],
+                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                      stderr=log, env=dict(os.environ, **env))
+
+
+def _graded_here(options: list[str], env: dict[str, str], channel: int) -> int:
+    """In the forked child: `grader OPTIONS`, its text report thrown away."""
+    os.close(channel)
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    os.environ.update(env)
+    from .cli import main
+
+    return main(options)
+
+
+def _ended(run: Run) -> bool:
+    """Has it ended? One that runs past STUDENT_DEADLINE is ended here, with all it started."""
+    assert run.process
+    if run.process.poll() is not None:
+        return True
+    if time.monotonic() - run.started < STUDENT_DEADLINE:
+        return False
+    processes.end_tree(run.process.pid)
+    run.process.wait()
+    run.process.returncode = None  # had to be ended: no code
+    return True
+
+
+def _take(run: Run, progress: Progress, repeat: int) -> None:
+    entry = run.entry
+    report, problem = read_report(run.process.returncode if run.process else None,
+                                  run.json_file, _last_line(run.log))
+    if report is not None:
+        report["folder"] = str(entry.path)  # not the scratch copy it was unpacked into
+        entry.reports.append(report)
+    else:
+        entry.problem = problem
+    entry.seconds = round(entry.seconds + (time.monotonic() - run.started) / repeat, 2)
+    progress.advance(1, failed=report is None or not report.get("passed"))
+
+
+def _last_line(log: Path) -> str:
+    try:
+        lines = log.read_text("utf-8", errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return lines[-1] if lines else ""
+
+
+def read_report(code: int | None, json_file: Path, last: str) -> tuple[dict | None, str]:
+    """A run's report, or why there is none."""
+    if code is None:
+        return None, too_long()
+    try:
+        return json.loads(json_file.read_text(encoding="utf-8")), ""
+    except (OSError, ValueError):
+        return None, last or _("the grader gave no report (exit code {code})").format(code=code)
 
 
 def run_bounded(options: list[str], stdout: int | None = subprocess.DEVNULL,
@@ -225,21 +333,6 @@ def run_bounded(options: list[str], stdout: int | None = subprocess.DEVNULL,
         return None, ""
     last = err.decode("utf-8", errors="replace").strip().splitlines()[-1:]
     return process.returncode, last[0] if last else ""
-
-
-def run_grader(options: list[str], json_file: Path,
-               args: argparse.Namespace) -> tuple[dict | None, str]:
-    """One `grader` run; its report, or why there is none."""
-    shared = [f"--{name}={os.path.abspath(value)}" for name in ("points", "protocol")
-              if (value := getattr(args, name))]
-    code, last = run_bounded([*options, "--mode", args.mode, *shared, "--json", str(json_file)],
-                             GRADER_LANG=args.lang or os.environ.get("GRADER_LANG", "en"))
-    if code is None:
-        return None, too_long()
-    try:
-        return json.loads(json_file.read_text(encoding="utf-8")), ""
-    except (OSError, ValueError):
-        return None, last or _("the grader gave no report (exit code {code})").format(code=code)
 
 
 def too_long() -> str:

@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     except LookupError as error:
         print(f"grader: {error}", file=sys.stderr)
         return 2
-    plan = Plan(root, tuple(chosen), args.mode)
+    plan = Plan(root, tuple(chosen), args.mode, spread=not args.one_worker_per_step)
     if args.json != "-":
         sys.stdout.write(terminal.heading(plan.steps[0][1] if args.file else plan.root,
                                           sys.stdout))
@@ -192,6 +192,8 @@ for instructors: grader batch, grader gradescope, grader classroom, grader dist"
     p.add_argument("--list", action="store_true",
                    help=_("list the steps and their checks, and grade nothing"))
     p.add_argument("--version", action="store_true", help=_("show the grader's version"))
+    # grader batch: one worker per step, as the students graded at once fill the cores
+    p.add_argument("--one-worker-per-step", action="store_true", help=argparse.SUPPRESS)
     return p
 
 

@@ -19,6 +19,7 @@ class Plan:
     root: Path  # the folder graded, as given
     steps: tuple[tuple[Step, Path], ...]  # each step and the student's file for it
     mode: str = "auto"  # servers: through serve(listener), as programs, or whichever fits
+    spread: bool = True  # a long step's checks shared by several workers (False: grader batch)
 
 
 def select_steps(wanted: list[str]) -> list[Step]:

@@ -131,6 +131,13 @@ class Forked:
                 time.sleep(0.01)
         return self.returncode
 
+    def poll(self) -> int | None:
+        """Its exit code if it has ended, else None (as Popen.poll)."""
+        try:
+            return self.wait(0)
+        except subprocess.TimeoutExpired:
+            return None
+
 
 def fork(target: Callable[[int], int], *, log: Path, cwd: Path) -> Forked:
     """Run target(channel_fd) in a forked child of a single-threaded process: its output goes
@@ -249,6 +256,46 @@ def _reap_zombies() -> None:
             return
         if pid == 0:
             return
+
+
+def busy_over(process: psutil.Process, seconds: float,
+              running: Callable[[], bool] = lambda: True) -> float:
+    """Seconds the process ran, or wanted to, over the next `seconds` of wall time (less if it
+    ends first, or `running()` turns false), all its threads together. On Linux wanting counts:
+    a thread's time waiting for a CPU as well as on one (/proc/PID/task/*/schedstat), so that a
+    loop that never sleeps counts in full on a loaded machine too, where it gets only a share
+    of a CPU. Elsewhere, its CPU time."""
+    try:
+        first = last = _busy(process)
+    except psutil.Error:
+        return 0.0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and running():
+        time.sleep(min(0.02, max(0.0, deadline - time.monotonic())))
+        try:
+            last = _busy(process)
+        except psutil.Error:
+            break
+    used = last[0] - first[0]
+    return max(used, last[1] - first[1]) if first[1] and last[1] else used
+
+
+def _busy(process: psutil.Process) -> tuple[float, float]:
+    """(CPU time, time on a CPU or waiting for one; 0.0 where it cannot be read)."""
+    times = process.cpu_times()
+    wanted = 0
+    if LINUX:
+        try:
+            for task in os.scandir(f"/proc/{process.pid}/task"):
+                try:
+                    with open(f"{task.path}/schedstat", "rb") as stat:
+                        on_cpu, waiting = stat.read().split()[:2]
+                    wanted += int(on_cpu) + int(waiting)
+                except (OSError, ValueError):
+                    continue  # a thread that ended as we read
+        except OSError:
+            wanted = 0
+    return times.user + times.system, wanted / 1e9
 
 
 # -- Windows: a job object per process tree ------------------------------------------------------

@@ -56,7 +56,8 @@ def grade(plan: Plan) -> Report:
     results = [review(step, path) for step, path in plan.steps]
     shards = [Shard(step, path, part, plan.mode)
               for (step, path), result in zip(plan.steps, results)
-              if result.status == StepStatus.GRADED for part in _parts(every_check_of(step.id))]
+              if result.status == StepStatus.GRADED
+              for part in _parts(every_check_of(step.id), PART_SIZE if plan.spread else 0)]
     try:
         if shards and processes.CAN_FORK:  # one process's imports, shared by every worker
             from .worker import preload
@@ -88,13 +89,13 @@ def grade(plan: Plan) -> Report:
 PART_SIZE = 12  # checks per worker: a longer step is shared by several, at the same time
 
 
-def _parts(checks: list[Check]) -> list[list[Check]]:
-    """A step's checks in workers of up to PART_SIZE (dealt in turn, so that each gets quick
-    and slow ones); a slow `alone` check in a worker of its own. A check whose `after` is in
-    another worker runs anyway; _settle() skips it if that one did not pass."""
+def _parts(checks: list[Check], size: int = PART_SIZE) -> list[list[Check]]:
+    """A step's checks in workers of up to `size` (dealt in turn, so that each gets quick and
+    slow ones; 0: all in one); a slow `alone` check in a worker of its own. A check whose
+    `after` is in another worker runs anyway; _settle() skips it if that one did not pass."""
     shared = [c for c in checks if not c.alone]
     # behaviour checks skip at once for most servers: they make no worker of their own
-    count = max(1, -(-sum(not c.behaviour for c in shared) // PART_SIZE))
+    count = max(1, -(-sum(not c.behaviour for c in shared) // size)) if size else 1
     return [shared[n::count] for n in range(count)] + [[c] for c in checks if c.alone]
 
 
@@ -180,7 +181,9 @@ class Shard:
 
     def __post_init__(self) -> None:
         self.scratch = Path(tempfile.mkdtemp(prefix="grader-"))
-        self.deadline = time.monotonic() + STEP_DEADLINE
+        # as long for each check as when a step is shared by workers of PART_SIZE checks
+        self.budget = STEP_DEADLINE * -(-len(self.checks) // PART_SIZE)
+        self.deadline = time.monotonic() + self.budget
         self.first: Worker | None = None
         self.seconds = 0.0
 
@@ -364,7 +367,7 @@ class Worker:
                 return _("no verdict after {s:g} s: the grader stopped your code").format(
                     s=self.running.timeout)
             return _("no verdict after {s:g} s: the grader stopped your code").format(
-                s=STEP_DEADLINE)
+                s=self.shard.budget)
         last = [line for line in self.log.read_text("utf-8", errors="replace").splitlines()
                 if line.strip()][-1:]
         reason = _("your code ended the grader's process ({code})").format(code=f"exit {code}")

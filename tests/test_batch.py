@@ -137,7 +137,7 @@ def test_repeat_names_a_check_whose_verdict_changed(tmp_path: Path) -> None:
     room = tmp_path / "room"
     folder = room / "flaky" / "01_echo"
     folder.mkdir(parents=True)
-    # Echoes in every other run: each run imports it once, and it counts its imports in a file
+    # Echoes in every other import: it counts its imports in a file
     # that the hosts (maybe another user) can write. A coin would land the same way six times
     # in one run of this test in 32.
     shared = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())
@@ -146,9 +146,9 @@ def test_repeat_names_a_check_whose_verdict_changed(tmp_path: Path) -> None:
     counter.chmod(0o666)
     folder.joinpath("server.py").write_text(
         "import os\n"
-        f"with open({str(counter)!r}, 'a') as f:\n"
-        "    f.write('x')\n"
-        f"flip = os.path.getsize({str(counter)!r}) % 2\n"
+        f"fd = os.open({str(counter)!r}, os.O_WRONLY | os.O_APPEND)\n"
+        "os.write(fd, b'x')\n"  # one append, so runs at the same time each get their own rank
+        "flip = os.lseek(fd, 0, os.SEEK_CUR) % 2\n"
         "def serve(listener):\n"
         "    while True:\n"
         "        conn, _ = listener.accept()\n"

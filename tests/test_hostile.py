@@ -340,6 +340,27 @@ def test_gil_hog_costs_only_the_checks_that_relay(who: str, tmp_path: Path) -> N
     assert set(statuses.values()) <= {"passed", "failed", "skipped"}
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="schedstat is Linux's")
+def test_a_loop_that_never_sleeps_counts_in_full_on_a_crowded_cpu() -> None:
+    """On a loaded machine a spinning student gets a share of a CPU, maybe under the checks'
+    limit of 0.2 s in 1 s; the time it waited to run counts too (it failed CI so, once)."""
+    cpu = min(os.sched_getaffinity(0))
+    pin = f"import os; os.sched_setaffinity(0, {{{cpu}}})\n"
+    spinning = [subprocess.Popen([sys.executable, "-c", pin + "while True: pass"])
+                for _ in range(5)]  # five loops on one CPU: each gets about a fifth of it
+    idle = subprocess.Popen([sys.executable, "-c",
+                             pin + "import time\nwhile True: time.sleep(0.05)"])
+    try:
+        time.sleep(0.3)
+        wanted = processes.busy_over(psutil.Process(spinning[0].pid), 1.0)
+        resting = processes.busy_over(psutil.Process(idle.pid), 1.0)
+    finally:
+        for process in [*spinning, idle]:
+            process.kill()
+            process.wait()
+    assert wanted > 0.8 and resting < 0.2, (wanted, resting)
+
+
 # -- honest code that looks odd -------------------------------------------------------------
 def test_fixed_port_at_import_grades_the_same_every_time(who: str, tmp_path: Path) -> None:
     copy = copy_of("fixed_port_at_import", tmp_path)

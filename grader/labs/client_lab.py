@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psutil
 
-from .. import protocol
+from .. import processes, protocol
 from ..i18n import _
 from ..protocol import is_leave
 from .driver import WAIT, CheckFailed, Client, Like, shorten
@@ -224,24 +224,15 @@ class ClientLab:
             time.sleep(0.01)
 
     def cpu_seconds(self, seconds: float = 1.0) -> float:
-        """CPU time the client spends over the next `seconds` of wall time, read from outside
-        (its host process); if it ends sooner, what it spent until then."""
+        """CPU time the client spends (or waits for: processes.busy_over) over the next
+        `seconds` of wall time, read from outside (its host process); if it ends sooner, what it
+        spent until then."""
         assert self.process
         try:
             host = psutil.Process(self.process.pid)
-            times = host.cpu_times()
         except psutil.Error:
             return 0.0
-        start = last = times.user + times.system
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline and self.process.poll() is None:
-            time.sleep(min(0.02, max(0.0, deadline - time.monotonic())))
-            try:
-                times = host.cpu_times()
-            except psutil.Error:
-                break
-            last = times.user + times.system
-        return last - start
+        return processes.busy_over(host, seconds, lambda: self.process.poll() is None)
 
     # -- output of the process -----------------------------------------------------------
     def _pump_output(self) -> None:

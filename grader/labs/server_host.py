@@ -225,17 +225,12 @@ class ServerHost:
 
     # -- measured from outside ------------------------------------------------------------------
     def cpu_seconds(self, seconds: float) -> float:
-        """CPU time the host spends over `seconds` of wall time."""
-        start = self._cpu()
-        time.sleep(seconds)
-        return self._cpu() - start
-
-    def _cpu(self) -> float:
-        try:
-            times = self.ps.cpu_times() if self.ps else None
-        except psutil.Error:
+        """CPU time the host spends (or waits for: processes.busy_over) over `seconds` of wall
+        time."""
+        if self.ps is None:
+            time.sleep(seconds)
             return 0.0
-        return times.user + times.system if times else 0.0
+        return processes.busy_over(self.ps, seconds)
 
     def thread_count(self) -> int:
         try:
