@@ -52,6 +52,13 @@ class Run:
     def statuses(self) -> dict[str, str]:
         return {check["name"]: check["status"] for check in self.data["checks"]}
 
+    def failures(self) -> dict[str, str]:
+        """Each check that did not pass, with what the student was told: for assertions, so
+        that a failure seen once in CI can be explained from its log."""
+        return {check["name"]: f"{check['status']}: {check['message']} {check['details']} "
+                               f"({check['seconds']} s)"
+                for check in self.data["checks"] if check["status"] != "passed"}
+
 
 def grader(*args: str, cwd: Path = ROOT, timeout: float = 120, **env: str) -> Run:
     """Run `python -m grader ARGS` in a child process, the way a student runs `grader`."""
