@@ -245,6 +245,28 @@ def test_server_figures_when_its_pid_is_given() -> None:
     assert not psutil.pid_exists(pid)  # served() stopped it
 
 
+def test_a_server_that_spins_once_clients_leave_is_not_at_rest(tmp_path) -> None:
+    from fixtures.bugs import BUGS  # 04 whose reader loops on b'' instead of leaving
+
+    spinning = BUGS["spins_on_eof"].write(tmp_path) / "04_multi_user" / "server.py"
+    with load.served(spinning) as (address, pid):
+        result = run(address, N, M, server_pid=pid, timeout=4.0)
+    server = result.server
+    assert result.delivered == ALL and server is not None
+    assert server.idle_after_seconds is None  # its readers never end
+    assert server.after_cpu_percent is not None and server.after_cpu_percent > 50, server
+
+
+def test_the_04_solution_is_at_rest_once_clients_leave() -> None:
+    with load.served(SOLUTION_04) as (address, pid):
+        result = run(address, N, M, server_pid=pid, timeout=TIMEOUT)
+    server = result.server
+    assert server is not None and server.idle_after_seconds is not None, server
+    assert server.after_threads == server.threads_before
+    assert server.teardown_cpu_seconds is not None
+    assert server.after_cpu_percent is not None and server.after_cpu_percent < 20, server
+
+
 def test_serve_04_json_end_to_end() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "grader.load", "--serve", "04", "--json", "--clients", str(N),

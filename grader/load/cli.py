@@ -154,18 +154,18 @@ def render(result: LoadResult) -> str:
                                "10 ms; send more messages)")))
         rows.append((_("server at its peak"), _("{threads} threads, {rss:.1f} MB of memory")
                      .format(threads=server.peak_threads, rss=server.peak_rss_mb)))
-        if server.after_cpu_percent is not None:
-            rows.append((_("after all left"), _("{cpu:.1f} % of a core over {seconds:g} s, "
-                                                "{threads} threads ({before} before)").format(
-                cpu=server.after_cpu_percent, seconds=AFTER, threads=server.after_threads,
-                before=server.threads_before)))
         if server.idle_after_seconds is not None:
             rows.append((_("back to idle"), _("as many threads as before, {seconds:.2f} s after "
-                                              "all left").format(
-                seconds=server.idle_after_seconds)))
+                                              "all left ({cpu:.2f} s of CPU meanwhile)").format(
+                seconds=server.idle_after_seconds, cpu=server.teardown_cpu_seconds or 0.0)))
         elif server.after_threads is not None:
             rows.append((_("back to idle"), _("not yet: more threads than before when the run "
                                               "ended")))
+        if server.after_cpu_percent is not None:
+            rows.append((_("then, at rest"), _("{cpu:.1f} % of a core over {seconds:g} s, "
+                                               "{threads} threads ({before} before)").format(
+                cpu=server.after_cpu_percent, seconds=AFTER, threads=server.after_threads,
+                before=server.threads_before)))
         if server.gone:
             rows.append((_("server"), _("its process ended during the run")))
     if result.load_cpu_percent is not None:

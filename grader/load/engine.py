@@ -54,10 +54,11 @@ class ServerMetrics:
     cpu_us_per_delivery: float | None = None
     peak_threads: int = 0  # over the whole run, connecting to closing
     peak_rss_mb: float = 0.0
-    after_cpu_percent: float | None = None  # of one core, in the AFTER s after all clients left
-    after_threads: int | None = None  # at the end of that second
-    idle_after_seconds: float | None = None  # until its threads were as many as before (None:
-    #                                          not within the run's time)
+    idle_after_seconds: float | None = None  # after all clients left, until its threads were
+    #                                          as many as before (None: not within the run's time)
+    teardown_cpu_seconds: float | None = None  # CPU spent in that time
+    after_cpu_percent: float | None = None  # of one core, over the AFTER s after that
+    after_threads: int | None = None  # at the end of those
     gone: bool = False  # the server process ended during the run
 
 
@@ -208,8 +209,11 @@ class _Watch:
             self.sample()
 
     def after(self, seconds: float, until: float) -> None:
-        """CPU and threads in the `seconds` after the clients left; then, until the monotonic
-        time `until` at most, how long its threads take to be as few as before the run."""
+        """Once the clients have left: how long its threads take to be as few as before (and
+        the CPU that tearing down took), waiting until the monotonic time `until` at most; then
+        its CPU and threads over the next `seconds`: a server at rest spends about none."""
+        from ..processes import busy_over
+
         started, before = time.monotonic(), self.cpu()
         metrics = self.metrics
         while True:
@@ -219,18 +223,24 @@ class _Watch:
                 metrics.gone = True
                 return
             now = time.monotonic()
-            if metrics.idle_after_seconds is None and threads <= metrics.threads_before:
+            if threads <= metrics.threads_before:
                 metrics.idle_after_seconds = round(now - started, 2)
-            if metrics.after_cpu_percent is None and now >= started + seconds:
-                after = self.cpu()
-                if before is None or after is None:
-                    return
-                metrics.after_cpu_percent = round(100 * (after - before) / (now - started), 2)
-                metrics.after_threads = threads
-            if metrics.after_cpu_percent is not None and (
-                    metrics.idle_after_seconds is not None or now >= until):
-                return
+                break
+            if now >= until:
+                break
             time.sleep(SAMPLE)
+        done = self.cpu()
+        if before is None or done is None:
+            return
+        metrics.teardown_cpu_seconds = round(done - before, 3)
+        # what it ran or waited to run: a loop that never sleeps counts in full on a busy CPU
+        busy = busy_over(self.process, seconds)
+        try:
+            metrics.after_threads = self.process.num_threads()
+        except self.psutil.Error:
+            metrics.gone = True
+            return
+        metrics.after_cpu_percent = round(100 * busy / seconds, 2)
 
 
 class _Progress:
@@ -326,7 +336,7 @@ class _Run:
             self.progress.done()
             self._close_all()
         if self.watch:
-            self.watch.after(AFTER, max(time.monotonic() + AFTER, self.ends))
+            self.watch.after(AFTER, self.ends - AFTER)  # the run's budget left room for it
             result.server = self.watch.metrics
         self._count(time.monotonic() - started)
         return result
