@@ -260,24 +260,36 @@ def _reap_zombies() -> None:
 
 def busy_over(process: psutil.Process, seconds: float,
               running: Callable[[], bool] = lambda: True) -> float:
-    """Seconds the process ran, or wanted to, over the next `seconds` of wall time (less if it
-    ends first, or `running()` turns false), all its threads together. On Linux wanting counts:
-    a thread's time waiting for a CPU as well as on one (/proc/PID/task/*/schedstat), so that a
-    loop that never sleeps counts in full on a loaded machine too, where it gets only a share
-    of a CPU. Elsewhere, its CPU time."""
+    """Seconds of CPU the process used over the next `seconds` of wall time (less if it ends
+    first, or `running()` turns false), all its threads together. On a crowded CPU a loop that
+    never sleeps gets only a share of one, maybe under a check's limit: on Linux, one still
+    running that was ready to run nearly all the while (on a CPU or waiting for one,
+    /proc/PID/task/*/schedstat) counts that time instead. Honest work done in a burst, or
+    before an exit, is counted as the CPU it used, however long it waited for it."""
     try:
         first = last = _busy(process)
     except psutil.Error:
         return 0.0
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and running():
+    started = time.monotonic()
+    deadline = started + seconds
+    ended = False
+    while time.monotonic() < deadline:
+        if not running():
+            ended = True
+            break
         time.sleep(min(0.02, max(0.0, deadline - time.monotonic())))
         try:
             last = _busy(process)
         except psutil.Error:
+            ended = True
             break
-    used = last[0] - first[0]
-    return max(used, last[1] - first[1]) if first[1] and last[1] else used
+    used, ready = last[0] - first[0], last[1] - first[1]
+    if first[1] and not ended and ready >= SPINNING * (time.monotonic() - started):
+        return max(used, ready)
+    return used
+
+
+SPINNING = 0.8  # share of the time ready to run that marks a loop that never waits
 
 
 def _busy(process: psutil.Process) -> tuple[float, float]:

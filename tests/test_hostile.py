@@ -343,22 +343,37 @@ def test_gil_hog_costs_only_the_checks_that_relay(who: str, tmp_path: Path) -> N
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="schedstat is Linux's")
 def test_a_loop_that_never_sleeps_counts_in_full_on_a_crowded_cpu() -> None:
     """On a loaded machine a spinning student gets a share of a CPU, maybe under the checks'
-    limit of 0.2 s in 1 s; the time it waited to run counts too (it failed CI so, once)."""
+    limit of 0.2 s in 1 s; the time it waited to run counts too (it failed CI so, once). Honest
+    work that waited long for its CPU is not taken for a loop (it failed the solution's
+    client so, with four students graded at once)."""
     cpu = min(os.sched_getaffinity(0))
     pin = f"import os; os.sched_setaffinity(0, {{{cpu}}})\n"
     spinning = [subprocess.Popen([sys.executable, "-c", pin + "while True: pass"])
                 for _ in range(5)]  # five loops on one CPU: each gets about a fifth of it
     idle = subprocess.Popen([sys.executable, "-c",
                              pin + "import time\nwhile True: time.sleep(0.05)"])
+    # honest work on that crowded CPU, begun as it is watched: a burst of 60 ms, then a rest,
+    # or an exit; each waits for its CPU far longer than it uses it
+    burst = pin + ("import sys, time\nsys.stdin.readline()\nstart = time.process_time()\n"
+                   "while time.process_time() < start + 0.06: pass\n")
+    resting_after = subprocess.Popen([sys.executable, "-c", burst + "time.sleep(60)"],
+                                     stdin=subprocess.PIPE)
+    exiting = subprocess.Popen([sys.executable, "-c", burst], stdin=subprocess.PIPE)
     try:
-        time.sleep(0.3)
+        time.sleep(0.5)
         wanted = processes.busy_over(psutil.Process(spinning[0].pid), 1.0)
         resting = processes.busy_over(psutil.Process(idle.pid), 1.0)
+        worked = []
+        for process in (resting_after, exiting):
+            process.stdin.write(b"go\n")
+            process.stdin.flush()
+            worked.append(processes.busy_over(psutil.Process(process.pid), 1.0,
+                                              lambda p=process: p.poll() is None))
     finally:
-        for process in [*spinning, idle]:
+        for process in [*spinning, idle, resting_after, exiting]:
             process.kill()
             process.wait()
-    assert wanted > 0.8 and resting < 0.2, (wanted, resting)
+    assert wanted > 0.8 and resting < 0.2 and max(worked) < 0.2, (wanted, resting, worked)
 
 
 # -- honest code that looks odd -------------------------------------------------------------

@@ -7,6 +7,8 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -164,3 +166,26 @@ def test_one_file_of_any_name_is_graded_as_the_step_given(tmp_path) -> None:
                         [("04", "--file", "missing.py"), "is not a file"]):
         run = grader(*wrong, cwd=tmp_path)
         assert run.code == 2 and says in run.stderr, run.stderr
+
+
+def test_a_programs_exit_code_is_the_one_it_said_though_it_is_read_after_its_end() -> None:
+    """A forked program's code comes as its last event; its process may be seen gone before
+    that event is read (CI saw 'exited with code -1' so, from a client that exited with 0)."""
+    import io
+
+    from grader.labs.server_host import EventReader
+    from grader.labs.student_program import ProgramProcess
+
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()  # reaped: its pid names no process now
+    read_end, write_end = os.pipe()
+    program = ProgramProcess(ended.pid, io.BytesIO(), io.BytesIO(), io.BytesIO(),
+                             EventReader(os.fdopen(read_end, "rb")))
+
+    def say_late() -> None:
+        time.sleep(0.2)
+        os.write(write_end, b'{"e": "exit", "code": 0}\n')
+        os.close(write_end)
+
+    threading.Thread(target=say_late).start()
+    assert program.poll() == 0

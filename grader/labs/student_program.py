@@ -29,6 +29,10 @@ def program_environment() -> dict[str, str]:
     return env
 
 
+EVENTS_AFTER_EXIT = 1.0  # s: for the last events of a program that has ended (a child of its
+#                          may hold the pipe open longer: then its code is unknown, -1)
+
+
 class ProgramProcess:
     """A running program: its pipes, and its exit code as Popen would give it."""
 
@@ -38,15 +42,19 @@ class ProgramProcess:
         self.popen = popen
         self.code: int | None = None  # what the host said it exits with
         self.events = events
+        self.events_read = threading.Event()  # to their end: the code is known, if said
         threading.Thread(target=self._watch, daemon=True, name="program-events").start()
 
     def _watch(self) -> None:
-        while True:
-            event = self.events.next(time.monotonic() + 3600)
-            if event is None or event["e"] == "closed":
-                return
-            if event["e"] in ("exiting", "exit") and isinstance(event.get("code"), int):
-                self.code = event["code"]
+        try:
+            while True:
+                event = self.events.next(time.monotonic() + 3600)
+                if event is None or event["e"] == "closed":
+                    return
+                if event["e"] in ("exiting", "exit") and isinstance(event.get("code"), int):
+                    self.code = event["code"]
+        finally:
+            self.events_read.set()
 
     def poll(self) -> int | None:
         if self.popen is not None:
@@ -55,7 +63,11 @@ class ProgramProcess:
             gone = psutil.Process(self.pid).status() == psutil.STATUS_ZOMBIE
         except psutil.Error:
             gone = True
-        return (self.code if self.code is not None else -1) if gone else None
+        if not gone:
+            return None
+        if self.code is None:  # it has ended; what it said of its code may be on its way still
+            self.events_read.wait(EVENTS_AFTER_EXIT)
+        return self.code if self.code is not None else -1
 
     def wait(self, timeout: float | None = None) -> int:
         deadline = None if timeout is None else time.monotonic() + timeout
