@@ -61,3 +61,24 @@ def test_unknown_step_is_a_usage_error() -> None:
     run = grader("09")
     assert run.code == 2
     assert "there is no step 09" in run.stderr
+
+
+def test_a_line_that_came_in_time_counts_though_the_checker_ran_late() -> None:
+    """On a crowded CPU the checking thread may run again only after its deadline: what
+    arrived meanwhile is still read (a passing 06 lost a check so, in a busy batch)."""
+    import select
+    import socket
+
+    from grader.labs.driver import Client
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        ours = socket.create_connection(listener.getsockname(), timeout=1)
+        theirs, _address = listener.accept()
+    with ours, theirs:
+        client = Client("alice", ours)
+        theirs.sendall(b"hello\n")
+        select.select([ours], [], [], 1.0)  # it has arrived; we look only after the deadline
+        assert client.read_line(within=0) == "hello"
+        assert client.read_line(within=0) is None  # nothing more: no wait, no verdict change
+        theirs.close()
+        assert client.read_line(within=0) is None and client.closed_by_server
