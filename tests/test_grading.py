@@ -80,5 +80,6 @@ def test_a_line_that_came_in_time_counts_though_the_checker_ran_late() -> None:
         select.select([ours], [], [], 1.0)  # it has arrived; we look only after the deadline
         assert client.read_line(within=0) == "hello"
         assert client.read_line(within=0) is None  # nothing more: no wait, no verdict change
+        assert ours.gettimeout() != 0  # still blocking: a later sendall() must not fail
         theirs.close()
         assert client.read_line(within=0) is None and client.closed_by_server

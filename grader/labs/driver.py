@@ -7,6 +7,7 @@ A failed expectation raises CheckFailed with what was sent, expected and receive
 from __future__ import annotations
 
 import difflib
+import select
 import socket
 import struct
 import time
@@ -151,21 +152,22 @@ class Client:
         deadline = time.monotonic() + within
         looked = False
         while b"\n" not in self.buffer:
-            remaining = deadline - time.monotonic()
             if self.closed_by_server:
                 return None
-            if remaining <= 0:
-                # one last look, without waiting: on a crowded CPU this thread may run again
-                # only after the deadline, when what arrived in time waits in the socket
-                if looked or not self._take_waiting():
-                    return None
-                looked = True
-                continue
+            remaining = deadline - time.monotonic()
             pending = bool(self.buffer) and (self.unframed or self.buffer.strip() == self.bare)
-            # A prompt without "\n" is waited for longer before it counts as unframed: a
-            # server descheduled between its two sends must not be taken for one.
-            pause = GAP if self.unframed else BARE_PAUSE
-            self.sock.settimeout(min(remaining, pause) if pending else remaining)
+            if remaining > 0:
+                # A prompt without "\n" is waited for longer before it counts as unframed: a
+                # server descheduled between its two sends must not be taken for one.
+                pause = GAP if self.unframed else BARE_PAUSE
+                self.sock.settimeout(min(remaining, pause) if pending else remaining)
+            # Past the deadline, one last look without waiting (select, so that the socket's
+            # timeout stays as it was): on a crowded CPU this thread may run again only after
+            # the deadline, when what arrived in time waits in the socket.
+            elif looked or not select.select([self.sock], [], [], 0)[0]:
+                return None
+            else:
+                looked = True  # readable: recv() returns at once
             try:
                 data = self.sock.recv(65_536)
             except socket.timeout:
@@ -184,21 +186,6 @@ class Client:
         line = raw.decode(ENCODING, errors="backslashreplace")
         self.received.append(line)
         return line
-
-    def _take_waiting(self) -> bool:
-        """What the socket holds now, taken without waiting: was there any?"""
-        self.sock.settimeout(0)
-        try:
-            data = self.sock.recv(65_536)
-        except (BlockingIOError, socket.timeout):
-            return False
-        except OSError:
-            data = b""
-        if not data:
-            self.closed_by_server = True
-            return False
-        self.buffer += data
-        return True
 
     def expect(self, *lines: Expected, within: float = WAIT, hint: str = "",
                ordered: bool = False) -> list[str]:
