@@ -17,7 +17,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import zipfile
 from collections import Counter
@@ -350,19 +349,17 @@ class Progress:
         self.stream = stream
         self.shown = hasattr(stream, "isatty") and stream.isatty()
         self.started = time.monotonic()
-        self.lock = threading.Lock()
 
     def advance(self, runs: int, failed: bool) -> None:
-        with self.lock:
-            self.done += runs
-            self.failed += failed
-            if self.shown:
-                spent = time.monotonic() - self.started
-                left = spent / self.done * (self.total - self.done) if self.done else 0
-                self.stream.write("\r" + _("graded {done}/{total}, {failed} not passing, about "
-                                           "{left:.0f} s left").format(
-                    done=self.done, total=self.total, failed=self.failed, left=left) + "   ")
-                self.stream.flush()
+        self.done += runs
+        self.failed += failed
+        if self.shown:
+            spent = time.monotonic() - self.started
+            left = spent / self.done * (self.total - self.done) if self.done else 0
+            self.stream.write("\r" + _("graded {done}/{total}, {failed} not passing, about "
+                                       "{left:.0f} s left").format(
+                done=self.done, total=self.total, failed=self.failed, left=left) + "   ")
+            self.stream.flush()
 
     def finish(self) -> None:
         if self.shown:
