@@ -12,6 +12,7 @@ failure, with the reason, rather than asserted away.
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import signal
 import socket
@@ -354,17 +355,22 @@ def test_a_loop_that_never_sleeps_counts_in_full_on_a_crowded_cpu() -> None:
                              pin + "import time\nwhile True: time.sleep(0.05)"])
     # honest work on that crowded CPU, begun as it is watched: a burst of 60 ms, then a rest,
     # or an exit; each waits for its CPU far longer than it uses it
-    burst = pin + ("import sys, time\nsys.stdin.readline()\nstart = time.process_time()\n"
+    burst = pin + ("import sys, time\nprint('ready', flush=True)\nsys.stdin.readline()\n"
+                   "start = time.process_time()\n"
                    "while time.process_time() < start + 0.06: pass\n")
     resting_after = subprocess.Popen([sys.executable, "-c", burst + "time.sleep(60)"],
-                                     stdin=subprocess.PIPE)
-    exiting = subprocess.Popen([sys.executable, "-c", burst], stdin=subprocess.PIPE)
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    exiting = subprocess.Popen([sys.executable, "-c", burst], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE)
     try:
         time.sleep(0.5)
         wanted = processes.busy_over(psutil.Process(spinning[0].pid), 1.0)
         resting = processes.busy_over(psutil.Process(idle.pid), 1.0)
         worked = []
         for process in (resting_after, exiting):
+            # its start-up (slow on that CPU) is over: the burst is all it does when watched
+            assert select.select([process.stdout], [], [], 30)[0], "it did not start"
+            assert process.stdout.readline() == b"ready\n"
             process.stdin.write(b"go\n")
             process.stdin.flush()
             worked.append(processes.busy_over(psutil.Process(process.pid), 1.0,
