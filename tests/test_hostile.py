@@ -353,11 +353,11 @@ def test_a_loop_that_never_sleeps_counts_in_full_on_a_crowded_cpu() -> None:
                 for _ in range(5)]  # five loops on one CPU: each gets about a fifth of it
     idle = subprocess.Popen([sys.executable, "-c",
                              pin + "import time\nwhile True: time.sleep(0.05)"])
-    # honest work on that crowded CPU, begun as it is watched: a burst of 60 ms, then a rest,
+    # honest work on that crowded CPU, begun as it is watched: a burst of 10 ms, then a rest,
     # or an exit; each waits for its CPU far longer than it uses it
     burst = pin + ("import sys, time\nprint('ready', flush=True)\nsys.stdin.readline()\n"
                    "start = time.process_time()\n"
-                   "while time.process_time() < start + 0.06: pass\n")
+                   "while time.process_time() < start + 0.01: pass\n")
     resting_after = subprocess.Popen([sys.executable, "-c", burst + "time.sleep(60)"],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     exiting = subprocess.Popen([sys.executable, "-c", burst], stdin=subprocess.PIPE,
