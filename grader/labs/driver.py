@@ -243,10 +243,19 @@ class Client:
             self.unread.insert(0, got)  # not consumed: a later expect() still sees it
         return got is not None
 
-    def expect_nothing(self, within: float = QUIET, hint: str = "") -> None:
+    def expect_nothing(self, within: float = QUIET, hint: str = "",
+                       but: Expected | None = None) -> None:
         """Nothing at all may arrive within `within` seconds (not even part of a line), and
-        nothing may have been set aside."""
+        nothing may have been set aside; except, if given, whole lines that meet `but`."""
         deadline = time.monotonic() + within
+        if but is not None:
+            self.unread = [line for line in self.unread if not _matches(but, line)]
+            while not self.unread and (left := deadline - time.monotonic()) > 0:
+                got = self._read_new(left)
+                if got is None:
+                    break
+                if not _matches(but, got):
+                    self.unread.append(got)
         if self.unread:
             self.buffer = "".join(line + "\n" for line in self.unread).encode() + self.buffer
             self.unread = []
