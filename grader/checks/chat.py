@@ -99,7 +99,7 @@ def no_notice_to_newcomer(server: Session) -> None:
     alice, bob = server.join("alice", "bob")
     # With notices in a form of its own, which of the two joined first is not known: bob, if
     # first, was rightly told of alice. A line for bob's own join names bob.
-    maybe_first = Like("alice's join", lambda line: "alice" in line and "bob" not in line)
+    maybe_first = Like("alice's join", lambda line: alice.name in line and bob.name not in line)
     bob.expect_nothing(hint=_("the newcomer gets no notice of its own join: announce it to "
                               "the others only."),
                        but=maybe_first if server.notices_missing else None)
