@@ -10,6 +10,7 @@ from collections.abc import Callable
 from .. import protocol
 from ..i18n import _
 from .driver import WAIT, CheckFailed, Client, Like, cut, shorten
+from .patience import Deadline
 from .server_host import ServerHost
 
 SETTLE = 0.1  # seconds a join is given when the server sends no notice that it happened
@@ -129,8 +130,8 @@ class Session:
         second name first. Then the second client sees the first one join: also fine.
         True when one of the two notices came."""
         self.first_pair_settled = True
-        deadline = time.monotonic() + WAIT
-        while time.monotonic() < deadline and not self.notices_missing:
+        deadline = Deadline(WAIT)
+        while deadline.left() and not self.notices_missing:
             for one, other in ((first, second), (second, first)):
                 if one.wait_for(protocol.joined(other.name), within=0.02):
                     one.expect(protocol.joined(other.name))

@@ -15,7 +15,9 @@ import psutil
 from .. import processes, protocol
 from ..i18n import _
 from ..protocol import is_leave
+from . import patience
 from .driver import WAIT, CheckFailed, Client, Like, shorten
+from .patience import Deadline
 from .server_host import bounded_lines, code_place
 from .student_program import CONSOLE_ENCODING, ProgramProcess, StudentProgram
 
@@ -62,6 +64,7 @@ class ClientLab:
         """Start the student's client, connecting to our listener (or to `port`)."""
         self.process = self.program.start(["127.0.0.1", str(port or self.port)],
                                           connect=port or self.port)  # hard-coded ones too
+        patience.watch(self.process.pid)
         threading.Thread(target=self._pump_output, daemon=True).start()
         threading.Thread(target=self._pump_errors, daemon=True).start()
 
@@ -100,7 +103,7 @@ class ClientLab:
 
     def expect_printed(self, text: str, within: float = WAIT, hint: str = "") -> None:
         """A line containing `text` must be printed within `within` seconds."""
-        deadline = time.monotonic() + within
+        deadline = Deadline(within)
         while True:
             line = self._next_printed(deadline)
             if line is None:
@@ -168,13 +171,17 @@ class ClientLab:
                 state["next"] += 1
             return state["found"] == count
 
+        deadline = Deadline(within)
         with self.output_changed:
-            return self.output_changed.wait_for(seen, timeout=within)
+            while not self.output_changed.wait_for(seen, timeout=deadline.left()):
+                if not deadline.left():
+                    return False
+            return True
 
     def expect_more_output(self, within: float = 2.0, hint: str = "",
                            besides: Sequence[str] = ()) -> None:
         """One more line that is not empty, nor one with a text of `besides`."""
-        deadline = time.monotonic() + within
+        deadline = Deadline(within)
         while True:
             line = self._next_printed(deadline)
             if line is None:
@@ -185,12 +192,14 @@ class ClientLab:
             if line.strip() and not any(text in line for text in besides):
                 return
 
-    def _next_printed(self, deadline: float) -> str | None:
+    def _next_printed(self, deadline: Deadline) -> str | None:
         """The next line the client prints before the deadline, or None."""
-        try:
-            return self.printed.get(timeout=max(0.0, deadline - time.monotonic()))
-        except queue.Empty:
-            return None
+        while True:
+            try:
+                return self.printed.get(timeout=deadline.left())
+            except queue.Empty:
+                if not deadline.left():
+                    return None
 
     def expect_exit(self, within: float = EXIT_WAIT, hint: str = "") -> None:
         code = self._wait_exit(within)
@@ -209,10 +218,10 @@ class ClientLab:
         server's end reads what arrives, so that it hangs up after `leave` as a chat server
         does, also when the check has not read that far."""
         assert self.process
-        deadline = time.monotonic() + within
+        deadline = Deadline(within)
         while True:
             code = self.process.poll()
-            if code is not None or time.monotonic() > deadline:
+            if code is not None or not deadline.left():
                 return code
             peer = self.peer
             if peer is not None and not peer.closed_by_server and peer.sock.fileno() != -1:

@@ -17,6 +17,7 @@ from typing import Union
 from .. import protocol
 from ..i18n import _
 from ..protocol import ENCODING, NEWLINE
+from .patience import Deadline
 
 WAIT = 1.0  # how long an expected line may take
 QUIET = 0.3  # how long "nothing arrives" is watched; sparingly: prefer a later line as proof
@@ -147,14 +148,14 @@ class Client:
             return self.unread.pop(0)
         return self._read_new(within)
 
-    def _read_new(self, within: float) -> str | None:
+    def _read_new(self, within: float | Deadline) -> str | None:
         """The next line from the socket (not from those set aside)."""
-        deadline = time.monotonic() + within
+        deadline = within if isinstance(within, Deadline) else Deadline(within)
         looked = False
         while b"\n" not in self.buffer:
             if self.closed_by_server:
                 return None
-            remaining = deadline - time.monotonic()
+            remaining = deadline.left()
             pending = bool(self.buffer) and (self.unframed or self.buffer.strip() == self.bare)
             if remaining > 0:
                 # A prompt without "\n" is waited for longer before it counts as unframed: a
@@ -174,8 +175,7 @@ class Client:
                 if pending:  # a whole message, without its "\n"
                     self.saw_bare = self.saw_bare or not self.unframed
                     self.buffer += b"\n"
-                    continue
-                return None
+                continue  # the deadline may have grown (patience.py), or one last look
             except OSError:
                 data = b""
             if not data:
@@ -225,11 +225,11 @@ class Client:
         for n, kept in enumerate(self.unread):
             if _matches(line, kept) or any(_matches(after, kept) for after in later):
                 return self.unread.pop(n)
-        deadline = time.monotonic() + within
+        deadline = Deadline(within)
         passed_over: list[str] = []
         try:
             while True:
-                got = self._read_new(max(0.0, deadline - time.monotonic()))
+                got = self._read_new(deadline)
                 if got is None or _matches(line, got) or any(_matches(a, got) for a in later):
                     return got
                 passed_over.append(got)
@@ -251,7 +251,7 @@ class Client:
         if but is not None:
             self.unread = [line for line in self.unread if not _matches(but, line)]
             while not self.unread and (left := deadline - time.monotonic()) > 0:
-                got = self._read_new(left)
+                got = self._read_new(Deadline(left, patient=False))
                 if got is None:
                     break
                 if not _matches(but, got):
@@ -285,11 +285,11 @@ class Client:
     def expect_closed(self, within: float = WAIT, hint: str = "") -> list[str]:
         """The server must close this connection within `within` seconds; what arrived before
         the end is returned (a check may judge it), not held against the close."""
-        deadline = time.monotonic() + within
+        deadline = Deadline(within)
         before = list(self.unread)
         self.unread = []
         while True:
-            got = self._read_new(max(0.0, deadline - time.monotonic()))
+            got = self._read_new(deadline)
             if got is None:
                 break
             before.append(got)

@@ -11,6 +11,7 @@ import time
 from .. import protocol
 from ..i18n import _
 from .driver import WAIT, CheckFailed, cut, reset, shorten
+from .patience import Deadline
 from .server_host import ServerHost
 
 GREETING = 1.0  # how long a newcomer waits for the server to ask for something
@@ -55,9 +56,9 @@ class PlainClient:
         return True
 
     def hears(self, text: str, within: float = WAIT) -> bool:
-        deadline = time.monotonic() + within
+        deadline = Deadline(within)
         while text not in self.heard:
-            if not self.read(deadline - time.monotonic()):
+            if not self.read(deadline.left()) and (self.closed or not deadline.left()):
                 return text in self.heard
         return True
 
@@ -87,8 +88,9 @@ def speaks_protocol(host: ServerHost) -> bool:
     the scored checks' first client waits for)?"""
     with socket.create_connection(host.address, timeout=WAIT) as sock:
         client = PlainClient("probe", sock)
-        deadline = time.monotonic() + WAIT
-        while not _prompted(client.heard) and client.read(deadline - time.monotonic()):
+        deadline = Deadline(WAIT)
+        while not _prompted(client.heard) and (client.read(deadline.left()) or
+                                               not client.closed and deadline.left()):
             pass
         return _prompted(client.heard)
 
@@ -156,8 +158,8 @@ class PlainSession:
         if not members or self.silent_joins:
             time.sleep(PAUSE)
             return
-        deadline = time.monotonic() + WAIT
-        while time.monotonic() < deadline and not all(member.closed for member in members):
+        deadline = Deadline(WAIT)
+        while deadline.left() and not all(member.closed for member in members):
             if any(member.read(0.02) for member in members):
                 for member in members:
                     member.quiet_for(0.02)

@@ -28,7 +28,7 @@ import psutil
 from .. import processes
 from ..i18n import _
 from ..review import Unusable, accept_place, defines, read_source
-from . import launcher
+from . import launcher, patience
 
 IMPORT_DEADLINE = 2.0  # seconds an import may take before we call it "runs at import"
 READY_WITHIN = IMPORT_DEADLINE + 8.0  # a host's start on a loaded machine, import included
@@ -133,6 +133,7 @@ class ServerHost:
             self.ps: psutil.Process | None = psutil.Process(pid)
         except psutil.Error:
             self.ps = None
+        patience.watch(pid)
 
     def wait_ready(self, within: float = READY_WITHIN) -> None:
         if self.mode == "program":
