@@ -17,6 +17,7 @@ import time
 GRACE = 2.0  # seconds a check's waits may grow by in all
 FRESH = 0.05  # a reading this recent serves as a wait's start: one look per burst of waits
 SMALL = 0.01  # starvation under this is not worth a longer wait
+POLL = 0.1  # a shorter wait is a look inside a longer one: only the longer one grows
 
 _pid: int | None = None
 _grace = GRACE
@@ -62,7 +63,7 @@ class Deadline:
         self.end = time.monotonic() + within
         self.pid = _pid
         # a wait for nothing to happen is not lengthened: it would only be stricter
-        self.start = _mark() if patient and within > 0 else {}
+        self.start = _mark() if patient and within >= POLL else {}
         self.granted = 0.0
 
     def left(self) -> float:
