@@ -302,19 +302,27 @@ LATE = 0.75  # looks after this share of the watch judge it: a burst early in it
 def _busy(process: psutil.Process) -> tuple[float, float]:
     """(CPU time, time on a CPU or waiting for one; 0.0 where it cannot be read)."""
     times = process.cpu_times()
-    wanted = 0
-    if LINUX:
-        try:
-            for task in os.scandir(f"/proc/{process.pid}/task"):
-                try:
-                    with open(f"{task.path}/schedstat", "rb") as stat:
-                        on_cpu, waiting = stat.read().split()[:2]
-                    wanted += int(on_cpu) + int(waiting)
-                except (OSError, ValueError):
-                    continue  # a thread that ended as we read
-        except OSError:
-            wanted = 0
+    wanted = sum(on_cpu + waiting for on_cpu, waiting in schedstats(process.pid).values())
     return times.user + times.system, wanted / 1e9
+
+
+def schedstats(pid: int) -> dict[str, tuple[int, int]]:
+    """Linux: for each thread of `pid`, nanoseconds on a CPU and waiting, ready, for one
+    (/proc/PID/task/*/schedstat); {} where they cannot be read."""
+    found: dict[str, tuple[int, int]] = {}
+    if not LINUX:
+        return found
+    try:
+        for task in os.scandir(f"/proc/{pid}/task"):
+            try:
+                with open(f"{task.path}/schedstat", "rb") as stat:
+                    on_cpu, waiting = stat.read().split()[:2]
+                found[task.name] = (int(on_cpu), int(waiting))
+            except (OSError, ValueError):
+                continue  # a thread that ended as we read
+    except OSError:
+        return {}
+    return found
 
 
 # -- Windows: a job object per process tree ------------------------------------------------------

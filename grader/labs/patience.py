@@ -10,9 +10,9 @@ ends in time costs nothing extra, and where schedstat cannot be read nothing cha
 
 from __future__ import annotations
 
-import os
-import sys
 import time
+
+from .. import processes
 
 GRACE = 2.0  # seconds a check's waits may grow by in all
 FRESH = 0.05  # a reading this recent serves as a wait's start: one look per burst of waits
@@ -33,19 +33,9 @@ def watch(pid: int | None) -> None:
 def _delays() -> dict[str, int]:
     """Nanoseconds each thread of the watched process waited, ready, for a CPU."""
     pid = _pid
-    if pid is None or not sys.platform.startswith("linux"):
+    if pid is None:
         return {}
-    found: dict[str, int] = {}
-    try:
-        for task in os.scandir(f"/proc/{pid}/task"):
-            try:
-                with open(f"{task.path}/schedstat", "rb") as stat:
-                    found[task.name] = int(stat.read().split()[1])
-            except (OSError, ValueError, IndexError):
-                continue  # a thread that ended as we read
-    except OSError:
-        return {}
-    return found
+    return {tid: waiting for tid, (_on_cpu, waiting) in processes.schedstats(pid).items()}
 
 
 def _mark() -> dict[str, int]:
