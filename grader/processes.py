@@ -290,20 +290,45 @@ def busy_over(process: psutil.Process, seconds: float,
         if now - started >= LATE * seconds:
             share = max(share, (last[1] - first[1]) / max(now - started, 1e-9))
     used, ready = last[0] - first[0], last[1] - first[1]
-    if first[1] and not ended and share >= SPINNING:
+    # A loop never goes to sleep; code that sleeps often and wakes to a CPU it waits long for
+    # (a poll every 50 ms on a crowded CPU) can be ready to run as much of the time.
+    sleeps = (last[2] - first[2]) / max(time.monotonic() - started, 1e-9)
+    if first[1] and not ended and share >= SPINNING and sleeps < SLEEPS:
         return max(used, ready)
     return used
 
 
 SPINNING = 0.8  # share of the time ready to run that marks a loop that never waits
+SLEEPS = 5.0  # a loop that never waits goes to sleep less often than this a second
 LATE = 0.75  # looks after this share of the watch judge it: a burst early in it does not
 
 
-def _busy(process: psutil.Process) -> tuple[float, float]:
-    """(CPU time, time on a CPU or waiting for one; 0.0 where it cannot be read)."""
+def _busy(process: psutil.Process) -> tuple[float, float, int]:
+    """(CPU time, time on a CPU or waiting for one, times a thread went to sleep; 0.0 and 0
+    where they cannot be read)."""
     times = process.cpu_times()
     wanted = sum(on_cpu + waiting for on_cpu, waiting in schedstats(process.pid).values())
-    return times.user + times.system, wanted / 1e9
+    return times.user + times.system, wanted / 1e9, _sleeps(process.pid)
+
+
+def _sleeps(pid: int) -> int:
+    """Linux: how many times the threads of `pid` went to sleep (voluntary context switches,
+    /proc/PID/task/*/status); 0 where it cannot be read."""
+    count = 0
+    if not LINUX:
+        return count
+    try:
+        for task in os.scandir(f"/proc/{pid}/task"):
+            try:
+                with open(f"{task.path}/status", "rb") as status:
+                    for line in status:
+                        if line.startswith(b"voluntary_ctxt_switches:"):
+                            count += int(line.split()[1])
+            except (OSError, ValueError, IndexError):
+                continue  # a thread that ended as we read
+    except OSError:
+        return 0
+    return count
 
 
 def schedstats(pid: int) -> dict[str, tuple[int, int]]:
