@@ -364,10 +364,15 @@ def test_a_loop_that_never_sleeps_counts_in_full_on_a_crowded_cpu() -> None:
                                stdout=subprocess.PIPE)
     try:
         time.sleep(0.5)
-        stolen = _stolen(cpu)
-        wanted = processes.busy_over(psutil.Process(spinning[0].pid), 1.0)
-        stolen = _stolen(cpu) - stolen  # by the hypervisor: on_cpu in schedstat leaves it out
-        resting = processes.busy_over(psutil.Process(idle.pid), 1.0)
+        for _attempt in range(3):  # a second the hypervisor took that CPU measures nothing
+            stolen = processes.stolen_seconds()
+            wanted = processes.busy_over(psutil.Process(spinning[0].pid), 1.0)
+            resting = processes.busy_over(psutil.Process(idle.pid), 1.0)
+            stolen = processes.stolen_seconds() - stolen
+            if stolen < processes.STOLEN:
+                break
+        else:
+            pytest.skip(f"the hypervisor took {stolen:.2f} s of 2 s from the CPUs, 3 times")
         worked = []
         for process in (resting_after, exiting):
             # its start-up (slow on that CPU) is over: the burst is all it does when watched
@@ -383,15 +388,6 @@ def test_a_loop_that_never_sleeps_counts_in_full_on_a_crowded_cpu() -> None:
             process.wait()
     assert wanted > 0.8 and resting < 0.2 and max(worked) < 0.2, (wanted, resting, worked,
                                                                   f"stolen {stolen:.2f} s")
-
-
-def _stolen(cpu: int) -> float:
-    """Seconds the hypervisor took from `cpu` so far (/proc/stat's steal, in clock ticks)."""
-    with open("/proc/stat") as stat:
-        for line in stat:
-            if line.startswith(f"cpu{cpu} "):
-                return int(line.split()[8]) / os.sysconf("SC_CLK_TCK")
-    return 0.0
 
 
 # -- honest code that looks odd -------------------------------------------------------------
