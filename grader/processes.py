@@ -264,8 +264,9 @@ def busy_over(process: psutil.Process, seconds: float,
     first, or `running()` turns false), all its threads together. On a crowded CPU a loop that
     never sleeps gets only a share of one, maybe under a check's limit: on Linux, one still
     running that was ready to run nearly all the while (on a CPU or waiting for one,
-    /proc/PID/task/*/schedstat) counts that time instead. Honest work done in a burst, or
-    before an exit, is counted as the CPU it used, however long it waited for it."""
+    /proc/PID/task/*/schedstat), and still is at the end, counts that time instead, unless the
+    hypervisor took the CPUs meanwhile. Honest work done in a burst, or before an exit, is
+    counted as the CPU it used, however long it waited for it."""
     try:
         first = last = _busy(process)
     except psutil.Error:
@@ -275,6 +276,7 @@ def busy_over(process: psutil.Process, seconds: float,
     deadline = started + seconds
     ended = False
     share = 0.0  # of the time so far, the most it was ready to run, as seen late in the watch
+    late = runnable = 0  # late looks, and those that found a thread running or ready to run
     while time.monotonic() < deadline:
         if not running():
             ended = True
@@ -290,65 +292,56 @@ def busy_over(process: psutil.Process, seconds: float,
         # reads low. So the best of the late looks, not the last one.
         if now - started >= LATE * seconds:
             share = max(share, (last[1] - first[1]) / max(now - started, 1e-9))
+            late += 1
+            runnable += _runnable(process.pid)
     used, ready = last[0] - first[0], last[1] - first[1]
-    # A loop never goes to sleep; code that sleeps often and wakes to a CPU it waits long for
-    # (a poll every 50 ms on a crowded CPU) can be ready to run as much of the time.
-    sleeps = (last[2] - first[2]) / max(time.monotonic() - started, 1e-9)
     # Time the hypervisor took from this machine's CPUs is neither the loop's on_cpu nor its
     # wait, and an honest sleeper's long wait for it reads as ready: then only used CPU counts.
     stolen = stolen_seconds() - stolen
-    if first[1] and not ended and share >= SPINNING and sleeps < SLEEPS \
-            and stolen < STOLEN * seconds:
+    # A loop is still ready to run at the end; honest work that waited long for its CPU, did
+    # its burst and went to sleep is not.
+    spinning = share >= SPINNING and runnable >= SPINNING * late
+    if first[1] and not ended and spinning and stolen < STOLEN * seconds:
         return max(used, ready)
     return used
 
 
 SPINNING = 0.8  # share of the time ready to run that marks a loop that never waits
-SLEEPS = 5.0  # a loop that never waits goes to sleep less often than this a second
 STOLEN = 0.25  # share of the watch the hypervisor may take before ready time is not trusted
 LATE = 0.75  # looks after this share of the watch judge it: a burst early in it does not
 
 
-def _busy(process: psutil.Process) -> tuple[float, float, int]:
-    """(CPU time, time on a CPU or waiting for one, times a thread went to sleep; 0.0 and 0
-    where they cannot be read)."""
+def _busy(process: psutil.Process) -> tuple[float, float]:
+    """(CPU time, time on a CPU or waiting for one; 0.0 where it cannot be read)."""
     times = process.cpu_times()
     wanted = sum(on_cpu + waiting for on_cpu, waiting in schedstats(process.pid).values())
-    return times.user + times.system, wanted / 1e9, _sleeps(process.pid)
+    return times.user + times.system, wanted / 1e9
 
 
-def stolen_seconds(cpu: int | None = None) -> float:
-    """Linux: seconds the hypervisor took so far from `cpu` (None: from all CPUs together;
-    /proc/stat's steal); 0.0 where it cannot be read."""
-    name = "cpu " if cpu is None else f"cpu{cpu} "
-    try:
-        with open("/proc/stat") as stat:
-            for line in stat:
-                if line.startswith(name):
-                    return int(line.split()[8]) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0.0
-
-
-def _sleeps(pid: int) -> int:
-    """Linux: how many times the threads of `pid` went to sleep (voluntary context switches,
-    /proc/PID/task/*/status); 0 where it cannot be read."""
-    count = 0
-    if not LINUX:
-        return count
+def _runnable(pid: int) -> bool:
+    """Linux: is a thread of `pid` on a CPU or waiting for one (state R in
+    /proc/PID/task/*/stat)?"""
     try:
         for task in os.scandir(f"/proc/{pid}/task"):
             try:
-                with open(f"{task.path}/status", "rb") as status:
-                    for line in status:
-                        if line.startswith(b"voluntary_ctxt_switches:"):
-                            count += int(line.split()[1])
-            except (OSError, ValueError, IndexError):
+                with open(f"{task.path}/stat", "rb") as stat:
+                    if stat.read().rpartition(b")")[2].split()[0] == b"R":
+                        return True
+            except (OSError, IndexError):
                 continue  # a thread that ended as we read
     except OSError:
-        return 0
-    return count
+        pass
+    return False
+
+
+def stolen_seconds() -> float:
+    """Linux: seconds the hypervisor took so far from this machine's CPUs, all together
+    (/proc/stat's steal); 0.0 where it cannot be read."""
+    try:
+        with open("/proc/stat") as stat:
+            return int(stat.readline().split()[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def schedstats(pid: int) -> dict[str, tuple[int, int]]:
