@@ -321,6 +321,8 @@ def _busy(process: psutil.Process) -> tuple[float, float]:
 def _runnable(pid: int) -> bool:
     """Linux: is a thread of `pid` on a CPU or waiting for one (state R in
     /proc/PID/task/*/stat)?"""
+    if not LINUX:
+        return False
     try:
         for task in os.scandir(f"/proc/{pid}/task"):
             try:

@@ -364,7 +364,7 @@ def test_a_loop_that_never_sleeps_counts_in_full_on_a_crowded_cpu() -> None:
                                stdout=subprocess.PIPE)
     try:
         time.sleep(0.5)
-        for _attempt in range(3):  # a second the hypervisor took that CPU measures nothing
+        for _attempt in range(3):  # seconds the hypervisor took from the CPUs measure nothing
             stolen = processes.stolen_seconds()
             wanted = processes.busy_over(psutil.Process(spinning[0].pid), 1.0)
             resting = processes.busy_over(psutil.Process(idle.pid), 1.0)
