@@ -189,3 +189,65 @@ def test_a_programs_exit_code_is_the_one_it_said_though_it_is_read_after_its_end
 
     threading.Thread(target=say_late).start()
     assert program.poll() == 0
+
+
+
+ENDINGS = {  # a program's last lines -> its exit code, and what it prints where
+    "sys.exit('no server given')": (1, "", "no server given"),
+    "sys.exit(3)": (3, "", ""),
+    "raise ValueError('bad port')": (1, "", "ValueError: bad port"),
+    # Python joins its other threads and runs atexit before it ends
+    "atexit.register(lambda: print('atexit ran'))\n"
+    "threading.Thread(target=lambda: (time.sleep(0.2), print('thread done'))).start()":
+        (0, "thread done\natexit ran", ""),
+    # what it wrote and never flushed is flushed, as freeing the file at the end would
+    "server = socket.create_connection(('localhost', 8080)).makefile('w')\n"
+    "server.write('leave\\n')": (0, "", ""),
+    # a daemon thread printing as the main thread returns does not keep it from ending
+    "threading.Thread(target=lambda: [print('spam') for _ in iter(int, 1)], daemon=True)"
+    ".start()\ntime.sleep(0.1)": (0, "spam", ""),
+}
+
+
+@pytest.mark.parametrize("fork", [True, False], ids=["forked", "spawned"])
+@pytest.mark.parametrize("ending", ENDINGS, ids=range(len(ENDINGS)))
+def test_a_program_ends_as_python_would_end_it(tmp_path, ending: str, fork: bool) -> None:
+    import socket
+
+    from grader.labs import launcher
+    from grader.labs.student_program import StudentProgram
+
+    if fork and not launcher.CAN_FORK:
+        pytest.skip("no fork here")
+    code, out, err = ENDINGS[ending]
+    script = tmp_path / "client.py"
+    script.write_text(f"import atexit, socket, sys, threading, time\n{ending}\n",
+                      encoding="utf-8")
+    program = StudentProgram(script)
+    if not fork and program.zygote is not None:
+        program.zygote.close()
+        program.zygote = None
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(5)
+        process = program.start([], connect=listener.getsockname()[1])
+        output: dict[str, bytes] = {}
+        readers = [threading.Thread(target=lambda name=name: output.update(
+                       {name: getattr(process, name).read()})) for name in ("stdout", "stderr")]
+        for reader in readers:
+            reader.start()
+        try:
+            assert process.wait(5) == code
+            if "socket" in ending:
+                conn, _address = listener.accept()
+                with conn:
+                    conn.settimeout(5)
+                    assert conn.recv(100) == b"leave\n"
+            for reader in readers:
+                reader.join(5)
+        finally:
+            process.end()
+            program.close()
+    stdout, stderr = (output.get(name, b"").decode() for name in ("stdout", "stderr"))
+    assert out in stdout.replace("\r\n", "\n") and err in stderr
+    if "Error" in err:  # the traceback starts in the student's file, as `python FILE` prints it
+        assert "client.py" in stderr and "runpy" not in stderr and "host" not in stderr

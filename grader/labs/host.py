@@ -22,8 +22,11 @@ Every TCP or UDP bind becomes a bind to 127.0.0.1 (or ::1) port 0, so fixed port
 and nothing listens beyond loopback; connections go to loopback only.
 """
 
+import atexit
 import builtins
+import gc
 import importlib.util
+import io
 import json
 import locale
 import os
@@ -46,6 +49,7 @@ QUIET_WITHIN = 0.3  # seconds a "quiet?" question waits for every thread of the 
 QUIET_POLLS = 3  # times in a row, 0.5 ms apart, that every thread must be seen waiting
 _sleep = time.sleep  # ours, before the student's is counted
 _allocate_lock = threading.Lock  # the real one, before a race check replaces it
+REAL_EXIT = os._exit  # before it is wrapped to report who called it
 
 
 class Events:
@@ -381,7 +385,6 @@ def import_student(path: str, events: Events, deadline: float):
 
 def report_exits(path: str, events: Events) -> None:
     """os._exit() ends a process without a trace: say who called it, and with what code."""
-    real_exit = os._exit
 
     def _exit(code: int = 0) -> None:
         caller = sys._getframe(1)
@@ -391,7 +394,7 @@ def report_exits(path: str, events: Events) -> None:
             line = caller.f_lineno
             where = {"line": line, "code": lines[line - 1].strip() if line <= len(lines) else ""}
         events.send("exit", code=code if isinstance(code, int) else 1, where=where)
-        real_exit(code)
+        REAL_EXIT(code)
 
     os._exit = _exit
 
@@ -541,14 +544,51 @@ def run_program(path: str, args: list, events: Events, server: bool = False) -> 
         runpy.run_path(path, run_name="__main__")
     except SystemExit as error:
         code = error.code
-        events.send("exiting", code=code if isinstance(code, int) else int(code is not None))
-        raise
+        if code is not None and not isinstance(code, int):
+            print(code, file=sys.stderr)  # what Python does with sys.exit("message")
+        code = code if isinstance(code, int) else int(code is not None)
+        events.send("exiting", code=code)
+        exit_as_python(code, events)
     except BaseException as error:  # noqa: B036 - whatever the student's code raises
         if server:
             events.send("main_crash", **error_of(error, path))
         events.send("exiting", code=1)
-        raise  # Python prints the traceback, as it would
+        trimmed = _from_student(error.__traceback__, path)
+        sys.excepthook(type(error), error.with_traceback(trimmed), trimmed)
+        exit_as_python(1, events)
     events.send("main_returned" if server else "exiting", code=0)
+    exit_as_python(0, events)
+
+
+def _from_student(tb, path: str):
+    """The traceback from the student's file on, as `python FILE` prints it (not runpy's)."""
+    start = tb
+    while start is not None and os.path.abspath(start.tb_frame.f_code.co_filename) != path:
+        start = start.tb_next
+    return start or tb
+
+
+def exit_as_python(code: int, events: Events) -> None:
+    """End as `python FILE` ends (its other threads joined, atexit run, files flushed) but
+    without the interpreter's finalization, which freezes daemon threads where they stand: one
+    frozen printing holds stdout's lock, and the exit waits for it, then aborts (seen: a client
+    still alive 2 s after `leave`, its reading thread printing as the main thread returned)."""
+    try:
+        threading._shutdown()  # type: ignore[attr-defined]  # how Python waits for its threads
+        atexit._run_exitfuncs()
+    except BaseException:  # noqa: B036, S110 - Ctrl+C, or a crash in the student's atexit
+        pass
+    # what finalization would flush as it frees them: a makefile("w") never flushed, a log file
+    unflushed = [thing for thing in gc.get_objects()
+                 if isinstance(thing, (io.BufferedWriter, io.BufferedRandom, io.TextIOWrapper))
+                 and thing is not events.stream and thing not in (sys.stdout, sys.stderr)]
+    for stream in [*unflushed, sys.stdout, sys.stderr]:
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            if stream in (sys.stdout, sys.stderr):
+                code = code or 120  # as Python exits when it cannot flush its output
+    REAL_EXIT(code)
 
 
 def run_server_program(path: str, events: Events, race: dict) -> None:
@@ -608,8 +648,7 @@ def main(argv: list) -> None:
         else:
             CONNECT_TO["port"] = int(named.get("--connect", 0))
         events.send("started")
-        run_program(path, rest, events)  # then this interpreter ends as `python FILE` would
-        return
+        run_program(path, rest, events)
     sys.argv = [path]  # as `python FILE` gives it: the module may read it when imported
     module = import_student(path, events, float(named.get("--deadline", IMPORT_DEADLINE)))
     if module is None:
