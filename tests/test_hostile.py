@@ -429,3 +429,34 @@ def test_helpers_named_like_tests_are_not_collected(who: str, tmp_path: Path) ->
     assert set(run.statuses().values()) == {"passed"}
     assert "the grader read" not in run.stdout + run.stderr
 
+
+
+HOST_WITH_ESCAPEE = """
+import os, subprocess, sys, time
+from grader import processes
+processes.become_subreaper()
+host = subprocess.Popen([sys.executable, "-c", '''
+import os, subprocess, time
+os.setsid()  # a host: a session of its own
+stay = subprocess.Popen(["sleep", "60"])
+gone = subprocess.Popen(["sleep", "60"], start_new_session=True)  # leaves the group
+print(stay.pid, gone.pid, flush=True)
+time.sleep(60)
+'''], stdout=subprocess.PIPE)
+stay, gone = map(int, host.stdout.readline().split())
+processes.end_group(host.pid)
+host.wait(5)
+alive = lambda pid: processes.psutil.pid_exists(pid) and processes.psutil.Process(
+    pid).status() != processes.psutil.STATUS_ZOMBIE
+time.sleep(0.1)
+print(alive(stay), alive(gone), flush=True)
+processes.sweep()  # one look: what left the group came to us, its subreaper
+print(alive(gone))
+"""
+
+
+@pytest.mark.skipif(not processes.LINUX, reason="a subreaper is Linux's")
+def test_a_hosts_group_ends_with_it_and_what_left_the_group_ends_in_the_sweep() -> None:
+    run = subprocess.run([sys.executable, "-c", HOST_WITH_ESCAPEE], capture_output=True,
+                         text=True, timeout=30, cwd=ROOT)
+    assert run.stdout.split() == ["False", "True", "False"], run.stderr

@@ -290,7 +290,12 @@ class ServerHost:
 
     def close(self) -> None:
         self.stopping = True
-        processes.end_tree(self.pid)
+        if self.process is None and processes.LINUX:
+            # a zygote's child, in a session of its own: what left its group went to the
+            # zygote (a subreaper), whose sweep after the check ends it; no look here
+            processes.end_group(self.pid)
+        else:
+            processes.end_tree(self.pid)
         if self.process is not None:
             try:
                 self.process.wait(2)
