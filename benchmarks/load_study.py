@@ -3,6 +3,9 @@
     python benchmarks/load_study.py                 the table, the goals, and the figures
     python benchmarks/load_study.py --repeat 3      each run three times, the median kept
     python benchmarks/load_study.py --quick         10 and 100 clients only (a minute or so)
+    python benchmarks/load_study.py --versus 1000 --repeat 15
+                                                    06 and asyncio only, at one N, taking
+                                                    turns: every run, then the medians
 
 The servers: solutions/04_multi_user (a thread per client, one lock held across sendall),
 solutions/06_bonus (04 plus one flusher thread that sends every broadcast, and a bounded queue
@@ -208,6 +211,30 @@ def wait_for(path: Path, minutes: float) -> bool:
     return path.is_file()
 
 
+def versus(n: int, repeat: int) -> int:
+    """The goal that noise decides: 06 and asyncio at one N, one run each in turn, so that a
+    noisy moment is shared; the tool's CPU says whether the tool or the server was the limit."""
+    pair = {name: SERVERS[name] for name in (SIXTH, "asyncio")}
+    seen: dict[str, list[dict]] = {name: [] for name in pair}
+    for turn in range(repeat):
+        for name, path in pair.items():
+            r = row(once(path, n, MESSAGES[n], TIMEOUT[n]))
+            seen[name].append(r)
+            print(f"  {turn + 1:>2} {name:<11} N={n} {r['deliveries_per_second']:>12,.0f} "
+                  f"deliveries/s, tool {cell(r['tool_cpu_percent'], '{:.0f}')} % CPU", flush=True)
+
+    def median(name: str, key: str) -> float:
+        values = sorted(r[key] or 0 for r in seen[name])
+        return values[len(values) // 2]
+
+    for name in pair:
+        print(f"{name:<11} median {median(name, 'deliveries_per_second'):>12,.0f} deliveries/s, "
+              f"tool {median(name, 'tool_cpu_percent'):.0f} % CPU")
+    ratio = median(SIXTH, "deliveries_per_second") / median("asyncio", "deliveries_per_second")
+    print(f"06 / asyncio at N={n}: {ratio:.2f} (median of {repeat})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--repeat", type=int, default=1, help="runs of each case; the median is kept")
@@ -215,7 +242,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--wait-06", type=float, default=0.0, metavar="MINUTES",
                    help="wait this long for solutions/06_bonus/server.py to appear")
     p.add_argument("--no-plots", action="store_true")
+    p.add_argument("--versus", type=int, choices=list(MESSAGES), metavar="N",
+                   help="06 against asyncio at N clients only, in turns (no files written)")
     args = p.parse_args(argv)
+    if args.versus:
+        return versus(args.versus, args.repeat)
     servers = dict(SERVERS)
     if not wait_for(servers[SIXTH], args.wait_06):
         print(f"note: {servers[SIXTH].relative_to(ROOT)} is not there: run without it")

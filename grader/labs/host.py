@@ -571,8 +571,9 @@ def _from_student(tb, path: str):
 def exit_as_python(code: int, events: Events) -> None:
     """End as `python FILE` ends (its other threads joined, atexit run, files flushed) but
     without the interpreter's finalization, which freezes daemon threads where they stand: one
-    frozen printing holds stdout's lock, and the exit waits for it, then aborts (seen: a client
-    still alive 2 s after `leave`, its reading thread printing as the main thread returned)."""
+    frozen printing holds stdout's lock, and the exit waits 1 s for it, then aborts (seen: a
+    client whose reading thread printed as its main code returned died of SIGABRT, "could not
+    acquire lock for <stdout> at interpreter shutdown", or was still running 2 s after `leave`)."""
     try:
         threading._shutdown()  # type: ignore[attr-defined]  # how Python waits for its threads
         atexit._run_exitfuncs()

@@ -545,10 +545,11 @@ print(f"both under one lock:  {ten_ask_for_ann(take_name_locked)} of 10 clients 
 # ![deliveries per second against the number of clients](../docs/load_study/deliveries.png)
 # ![server CPU per delivery against the number of clients](../docs/load_study/cpu.png)
 #
-# This step's server keeps up with asyncio from 10 to 1000 clients, at a fraction of a
-# microsecond of CPU per delivery: its flusher sends each member everything broadcast since its
-# last turn in one `send()`, as an event loop does, and the more the chat has to send, the more
-# each call carries. Step 04 makes a system call per delivery and is 2 to 4 times slower. With
+# This step's server keeps up with asyncio up to 100 clients (at 1000 it reaches about 0.8 of
+# asyncio's deliveries a second), at a fraction of a microsecond of CPU per delivery: its
+# flusher sends each member everything broadcast since its last turn in one `send()`, as an
+# event loop does, and the more the chat has to send, the more each call carries. Step 04
+# makes a system call per delivery and is 2 to 4 times slower. With
 # one client that reads nothing, step 04 lost 43,444 of 68,400 deliveries; this step lost none,
 # and the others' p99 latency stayed under a millisecond.
 # %% [markdown] ru
@@ -563,10 +564,11 @@ print(f"both under one lock:  {ten_ask_for_ann(take_name_locked)} of 10 clients 
 # ![доставок в секунду в зависимости от числа клиентов](../../docs/load_study/deliveries.png)
 # ![процессорное время сервера на доставку](../../docs/load_study/cpu.png)
 #
-# Сервер этого шага не отстаёт от asyncio от 10 до 1000 клиентов и тратит доли микросекунды
-# процессора на доставку: его поток-отправитель шлёт каждому участнику всё разосланное с его
-# прошлого хода одним `send()`, как цикл событий, и чем больше чату нужно отправить, тем больше
-# несёт каждый вызов. Шаг 04 делает системный вызов на каждую доставку и медленнее в 2–4 раза.
+# Сервер этого шага не отстаёт от asyncio до 100 клиентов (при 1000 он успевает около 0,8
+# доставок asyncio в секунду) и тратит доли микросекунды процессора на доставку: его
+# поток-отправитель шлёт каждому участнику всё разосланное с его прошлого хода одним `send()`,
+# как цикл событий, и чем больше чату нужно отправить, тем больше несёт каждый вызов. Шаг 04
+# делает системный вызов на каждую доставку и медленнее в 2–4 раза.
 # С одним клиентом, который ничего не читает, шаг 04 потерял 43 444 доставки из 68 400; этот
 # шаг — ни одной, а p99 задержки остальных осталось меньше миллисекунды.
 

@@ -296,14 +296,17 @@ def serve(listener: socket.socket) -> None:
     chat = Chat()
     chat.flusher.start()
     connections: list = []  # (socket, thread) of every client still connected
+    kept = 64  # how many were connected when the gone ones were last forgotten (at least 64)
     while True:
         sock = accept_client(listener)
         if sock is None:
             break
         thread = threading.Thread(target=handle_client, args=(sock, chat), daemon=True)
         thread.start()
-        connections = [(s, t) for s, t in connections if t.is_alive()]  # forget the gone ones
         connections.append((sock, thread))
+        if len(connections) >= 2 * kept:  # forget the gone ones, now and then: at every
+            connections = [(s, t) for s, t in connections if t.is_alive()]  # accept, N² looks
+            kept = max(len(connections), 64)
     for sock, _thread in connections:
         try:
             sock.shutdown(socket.SHUT_RDWR)  # its thread's recv() returns: it leaves and closes
