@@ -221,26 +221,14 @@ def sweep(keep: set[int] = frozenset(),  # type: ignore[assignment]
 
 def _end(roots: list[int]) -> None:
     found: dict[int, psutil.Process] = {}
-    for pid in roots:
-        try:
-            found[pid] = psutil.Process(pid)
-        except psutil.Error:
-            continue
-        if POSIX:
-            _quietly(found[pid].suspend)
+    _stop(roots, found)
     if not found:
         return
     for _round in range(5):
         fresh = [pid for pid in _descendants(set(found), _parents()) if pid not in found]
         if not fresh:
             break
-        for pid in fresh:
-            try:
-                found[pid] = psutil.Process(pid)
-            except psutil.Error:
-                continue
-            if POSIX:
-                _quietly(found[pid].suspend)
+        _stop(fresh, found)
     for pid in roots:
         if POSIX:
             try:
@@ -252,6 +240,17 @@ def _end(roots: list[int]) -> None:
     for process in found.values():
         _quietly(process.kill)
     psutil.wait_procs(list(found.values()), timeout=2)
+
+
+def _stop(pids: list[int], found: dict[int, psutil.Process]) -> None:
+    """Suspend each (a stopped process cannot start another while we look) and keep it."""
+    for pid in pids:
+        try:
+            found[pid] = psutil.Process(pid)
+        except psutil.Error:
+            continue
+        if POSIX:
+            _quietly(found[pid].suspend)
 
 
 def _parents() -> dict[int, int]:
