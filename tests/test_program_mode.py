@@ -203,6 +203,8 @@ ENDINGS = {  # a program's last lines -> its exit code, and what it prints where
     # what it wrote and never flushed is flushed, as freeing the file at the end would
     "server = socket.create_connection(('localhost', 8080)).makefile('w')\n"
     "server.write('leave\\n')": (0, "", ""),
+    # a stdout it closed itself is no error at the end
+    "print('bye')\nsys.stdout.close()": (0, "bye", ""),
     # a daemon thread printing as the main thread returns does not keep it from ending
     "threading.Thread(target=lambda: [print('spam') for _ in iter(int, 1)], daemon=True)"
     ".start()\ntime.sleep(0.1)": (0, "spam", ""),

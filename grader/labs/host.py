@@ -584,6 +584,8 @@ def exit_as_python(code: int, events: Events) -> None:
                  if isinstance(thing, (io.BufferedWriter, io.BufferedRandom, io.TextIOWrapper))
                  and thing is not events.stream and thing not in (sys.stdout, sys.stderr)]
     for stream in [*unflushed, sys.stdout, sys.stderr]:
+        if getattr(stream, "closed", True):
+            continue  # as Python passes over a closed (or missing) stdout
         try:
             stream.flush()
         except (OSError, ValueError, AttributeError):
