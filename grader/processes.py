@@ -190,10 +190,11 @@ def end_tree(pid: int) -> None:
 
 
 def end_group(pid: int) -> None:
-    """Kill `pid` and its process group at once (POSIX; elsewhere end_tree), without a look
-    at every process: for a host in a session of its own below a subreaper, whose sweep
-    (one look) ends what left the group. Returns when `pid` is gone (at most 2 s)."""
-    if not POSIX:
+    """Kill `pid` and its process group at once, without a look at every process: for a host
+    in a session of its own below a subreaper, whose sweep (one look) ends what left the
+    group. Returns when `pid` is gone (at most 2 s). Without Linux's subreaper nothing catches
+    what left the group: there, end_tree."""
+    if not LINUX:
         end_tree(pid)
         return
     try:
@@ -269,7 +270,7 @@ def _parents() -> dict[int, int]:
             finally:
                 os.close(fd)
             # "pid (comm) state ppid ...": comm may hold spaces and parentheses
-            parents[int(name)] = int(data[data.rindex(b")") + 2:].split(b" ", 2)[1])
+            parents[int(name)] = int(data.rpartition(b")")[2].split(None, 2)[1])
         except (OSError, ValueError, IndexError):
             continue  # it ended meanwhile
     return parents

@@ -651,7 +651,8 @@ def main(argv: list) -> None:
         else:
             CONNECT_TO["port"] = int(named.get("--connect", 0))
         events.send("started")
-        run_program(path, rest, events)
+        run_program(path, rest, events)  # never returns: it exits as `python FILE` would
+        return
     sys.argv = [path]  # as `python FILE` gives it: the module may read it when imported
     module = import_student(path, events, float(named.get("--deadline", IMPORT_DEADLINE)))
     if module is None:

@@ -290,7 +290,7 @@ class ServerHost:
 
     def close(self) -> None:
         self.stopping = True
-        if self.process is None and processes.LINUX:
+        if self.process is None:
             # a zygote's child, in a session of its own: what left its group went to the
             # zygote (a subreaper), whose sweep after the check ends it; no look here
             processes.end_group(self.pid)
