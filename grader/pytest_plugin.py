@@ -15,7 +15,7 @@ import argparse
 import fnmatch
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -23,6 +23,9 @@ from .checks import Check, every_check_of, skipped_because
 from .i18n import _
 from .labs.driver import CheckFailed
 from .plan import MODES, student_files
+
+if TYPE_CHECKING:
+    from .labs.server_host import Race
 
 OUTCOMES = pytest.StashKey[dict]()  # check id -> "passed" | "failed" | "skipped"
 CODE = pytest.StashKey[dict]()  # step id -> StudentServer, made when first needed
@@ -115,6 +118,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 RACE_SWITCH_INTERVAL = 5e-6  # seconds: Python's default is 0.005; shorter shows races every run
+SEND_PAUSE = 0.001  # seconds each send waits in a "sends" race check: a broadcast lasts
 PRESTARTED: dict = {}  # step id -> StudentServer a worker began before the session (a head start)
 
 
@@ -158,6 +162,16 @@ def _needs(check: Check, name: str) -> bool:
                for needed in check.after)
 
 
+def race_for(check: Check) -> Race:
+    """How the host of a check that looks for races makes them show (Check.races)."""
+    from .labs.server_host import NO_RACE, Race
+
+    if not check.races:
+        return NO_RACE
+    return Race(switch=RACE_SWITCH_INTERVAL, locks=check.races == "locks",
+                pause=SEND_PAUSE if check.races == "sends" else 0.0)
+
+
 @pytest.fixture
 def server(request: pytest.FixtureRequest) -> Iterator:
     """A fresh student server for this check (steps 01-04)."""
@@ -169,8 +183,7 @@ def server(request: pytest.FixtureRequest) -> Iterator:
     if code.problem:
         raise CheckFailed(code.problem)
     try:
-        session = Session(code.start(switch=RACE_SWITCH_INTERVAL if check.races else 0.0,
-                                     locks=check.races == "locks"), code.wire)
+        session = Session(code.start(race_for(check)), code.wire)
     except Unusable as problem:
         raise CheckFailed(str(problem)) from None
     request.node.lab = session

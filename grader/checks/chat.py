@@ -7,7 +7,6 @@ lines it is not about (a notice, an echo) are set aside and shown, never held ag
 
 from __future__ import annotations
 
-import itertools
 import threading
 import time
 from collections import Counter
@@ -484,63 +483,67 @@ def survives_churn(server: Session) -> None:
     bob.expect(relayed("alice", "still here"), hint=hint)
 
 
-CHURN_SECONDS = 0.6
+LEAVERS = 8  # members who leave while the others chat
+LISTENERS = 8  # members who only listen: each must get every line
+GUESTS = 6  # come and go while the others chat
+LINES = 12  # each chatter's
+GAP = 0.025  # seconds between a chatter's lines, and between two leaves
 
 
 @check("04", points=2, after=("relays_to_others", "two_lines_in_one_recv"), timeout=25,
-       races=True)
+       races="sends")
 def members_change_while_chatting(server: Session) -> None:
     """keeps every message while others join and leave at the same moment"""
-    chatters = server.join("alice", "bob", "carol")
+    # The host makes each send wait a moment (races="sends"), so that a broadcast lasts and
+    # the joins and leaves below land inside one, at little cost in CPU. The leavers join
+    # first: in a list of members, a leave inside a broadcast shifts all who joined after it,
+    # and the broadcast passes one of them over.
+    leavers = server.join(*(f"leaver{n}" for n in range(LEAVERS)))
+    chatters = server.join("alice", "bob", "carol", members=leavers[-1:])
     fmt = server.relay_format(chatters[0], chatters[1:])
-    # Listeners make each broadcast long, so that joins and leaves land inside one; they only
-    # listen. Chat and churn go on for the same CHURN_SECONDS: however loaded the machine,
-    # they overlap.
-    server.join(*(f"listener{n}" for n in range(6)), members=chatters)
-    churning = threading.Event()
-    churning.set()
-    said: dict[str, list[str]] = {c.name: [] for c in chatters}
+    listeners = server.join(*(f"listener{n}" for n in range(LISTENERS)), members=chatters)
+    said: dict[str, list[str]] = {c.name: [f"{c.name} {n}" for n in range(LINES)]
+                                  for c in chatters}
 
     def chat(client: Client) -> None:
-        while churning.is_set() or len(said[client.name]) < 10:
-            said[client.name].append(f"{client.name} {len(said[client.name])}")
-            client.send(said[client.name][-1])
-            time.sleep(0.002)
+        for line in said[client.name]:
+            client.send(line)
+            time.sleep(GAP)
 
-    def come_and_go(worker: int) -> None:
-        for n in itertools.count():
-            if not churning.is_set():
-                return
-            name = f"guest{worker}x{n}"
+    def leave() -> None:
+        time.sleep(GAP / 2)  # in the middle of the chatters' broadcasts
+        for leaver in leavers:
+            leaver.send(protocol.LEAVE)
+            time.sleep(GAP)
+
+    def come_and_go() -> None:
+        for n in range(GUESTS):
+            name = f"guest{n}"
             try:
                 guest = Client.connect(name, server.address)
                 guest.send(name)
-                time.sleep(0.005)
+                time.sleep(GAP)
                 guest.send(protocol.LEAVE)  # a clean leave: hang-ups are other checks' concern
                 guest.close()
             except (OSError, CheckFailed):
                 pass  # a guest that could not come is the server's loss, seen below
 
     threads = [threading.Thread(target=chat, args=(c,)) for c in chatters]
-    threads += [threading.Thread(target=come_and_go, args=(n,)) for n in range(6)]
+    threads += [threading.Thread(target=leave), threading.Thread(target=come_and_go)]
     for thread in threads:
         thread.start()
-    time.sleep(CHURN_SECONDS)
-    churning.clear()
     for thread in threads:
         thread.join(10)
     want = {c.name: [fmt(o.name, line) for o in chatters if o is not c for line in said[o.name]]
-            for c in chatters}
+            for c in chatters + listeners}
     deadline = time.monotonic() + 3
-    got = {c.name: _read_until(c, set(want[c.name]), deadline) for c in chatters}
-    _judge_delivery(got, want, _("{n} of 3 clients lost or mixed up messages while "
-                                      "others joined and left"))
+    got = {c.name: _read_until(c, set(want[c.name]), deadline) for c in chatters + listeners}
+    _judge_delivery(got, want, _("{n} of {members} clients lost or mixed up messages while "
+                                 "others joined and left"))
     (zoe,) = server.join("zoe", members=chatters)
     zoe.send("after the crowd")
     chatters[0].expect(relayed("zoe", "after the crowd"),
                        hint=_("guard every use of the chat's members with one lock."))
-
-
 
 
 def _read_until(client: Client, wanted: set[str], deadline: float) -> list[str]:
@@ -582,7 +585,7 @@ def _judge_delivery(got: dict[str, list[str]], want: dict[str, list[str]],
         details.append((_("{who} got lines nobody sent:").format(who=who), _shown(strangers)))
     details.append((_("{who} got in order:").format(who=who), _("yes") if order_ok else _("no")))
     raise CheckFailed(
-        headline.format(n=len(problems)), details,
+        headline.format(n=len(problems), members=len(got)), details,
         _("relay whole lines only: one recv() can hold several lines or part of one.")
         if strangers else
         _("guard the shared registry with one lock and broadcast under it."),

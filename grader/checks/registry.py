@@ -23,8 +23,8 @@ class Check:
     after: tuple[str, ...]  # checks of the same step that must pass first, else this is skipped
     timeout: float
     alone: bool  # runs in a worker of its own, so that its slow measurement holds up no other
-    # the host switches threads as often as it can, and with "locks" its locks yield before
-    # they are taken: a race shows every time
+    # the host switches threads as often as it can; with "locks" its locks yield before they
+    # are taken, with "sends" each send waits a moment first: a race shows every time
     races: bool | str
     function: Callable
     # Judged without the protocol's strings, shown apart from the score, and run only for a

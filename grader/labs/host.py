@@ -427,15 +427,34 @@ class YieldingLock:
         self.release()
 
 
+def pause_sends(seconds: float) -> None:
+    """Each send waits `seconds` first, without the GIL: a broadcast to many members lasts long
+    enough (at no cost in CPU) for a join or a leave on another thread to land inside it, as on
+    a busy machine now and then. Where nothing is shared unguarded, only time is lost."""
+    def paused(call):
+        def send(self, *args):
+            _sleep(seconds)
+            return call(self, *args)
+
+        return send
+
+    for name in ("send", "sendall", "sendmsg"):
+        setattr(socket.socket, name, paused(getattr(socket.socket, name)))
+
+
 def report_thread_crashes(path: str, events: Events, race: dict) -> None:
     """Say where a thread of the student's died. `race`, how a check looks for races: "switch",
     a thread switch interval so short that an unguarded race shows in every run; "locks",
-    locks that yield first (YieldingLock)."""
+    locks that yield first (YieldingLock); "pause", seconds each send waits first (pause_sends).
+    """
     switch = float(race.get("switch") or 0)
     if switch:
         sys.setswitchinterval(switch)
     if race.get("locks") is True:
         threading.Lock = YieldingLock  # the student's, made from here on
+    pause = float(race.get("pause") or 0)
+    if pause:
+        pause_sends(pause)
 
     def crashed(args) -> None:
         if args.exc_value is not None and not isinstance(args.exc_value, SystemExit):
@@ -639,7 +658,8 @@ def main(argv: list) -> None:
         WAITS.install()
         report_input(path, events)
     # how a check looks for races: from the fork request, or from the command line
-    race = {"switch": named.get("--switch", 0), "locks": named.get("--locks") == "1"}
+    race = {"switch": named.get("--switch", 0), "locks": named.get("--locks") == "1",
+            "pause": named.get("--pause", 0)}
     if mode in ("run", "run-zygote"):
         run_server_program(path, events, fork_server(events) if mode == "run-zygote" else race)
         return

@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO
 
@@ -433,6 +434,19 @@ def missing_module(event: dict, file: str) -> str:
                    "too, or use the standard library only)").format(name=name, file=file)
 
 
+@dataclass(frozen=True)
+class Race:
+    """How a host makes races show (labs/host.py report_thread_crashes): a short thread switch
+    interval, locks that yield before they are taken, sends that wait a moment first."""
+
+    switch: float = 0.0  # seconds; 0: Python's own
+    locks: bool = False
+    pause: float = 0.0  # seconds each send waits
+
+
+NO_RACE = Race()
+
+
 class StudentServer:
     """One step's server code: a fresh ServerHost per check, all ended by close()."""
 
@@ -526,19 +540,19 @@ class StudentServer:
             self.zygote.close()
             self.zygote = None
 
-    def start(self, switch: float = 0.0, locks: bool = False) -> ServerHost:
-        """A fresh host serving the student's code, ready for clients; `switch`: its threads'
-        switch interval, where a check looks for races; `locks`: its locks yield first."""
+    def start(self, race: Race = NO_RACE) -> ServerHost:
+        """A fresh host serving the student's code, ready for clients; `race`: how it is
+        made to show races, for a check that looks for them."""
         with self.lock:
             if self.zygote and self.zygote.process.poll() is not None:
                 self._restart_zygote()  # the student's code killed it: the next check is owed one
             try:
-                host = self._fork(switch, locks) if self.zygote else self._spawn(switch, locks)
+                host = self._fork(race) if self.zygote else self._spawn(race)
             except Unusable:
                 if not self._zygote_died():
                     raise
                 self._restart_zygote()  # killed just now, too late for poll() above: once more
-                host = self._fork(switch, locks) if self.zygote else self._spawn(switch, locks)
+                host = self._fork(race) if self.zygote else self._spawn(race)
         host.wait_ready()
         return host
 
@@ -564,12 +578,13 @@ class StudentServer:
                 self._stop_zygote()
         # from here on, a new interpreter for each check (self.zygote is None)
 
-    def _spawn(self, switch: float = 0.0, locks: bool = False) -> ServerHost:
+    def _spawn(self, race: Race) -> ServerHost:
         output, stream = self._output_file()
-        race = ["--switch", str(switch), "--locks", "1" if locks else "0"]
-        command = (launcher.command("run", self.file, *race) if self.mode == "program" else
+        knobs = ["--switch", str(race.switch), "--locks", "1" if race.locks else "0",
+                 "--pause", str(race.pause)]
+        command = (launcher.command("run", self.file, *knobs) if self.mode == "program" else
                    launcher.command("serve", self.file, "--deadline", str(IMPORT_DEADLINE),
-                                    *race))
+                                    *knobs))
         with stream:
             process, events = launcher.spawn(
                 command, stdin=subprocess.DEVNULL, stdout=stream, stderr=subprocess.STDOUT,
@@ -577,13 +592,13 @@ class StudentServer:
         return ServerHost(process.pid, EventReader(events), output, self.file.name, process,
                           self.mode, self.has_serve)
 
-    def _fork(self, switch: float = 0.0, locks: bool = False) -> ServerHost:
+    def _fork(self, race: Race) -> ServerHost:
         assert self.zygote
         read_end, write_end = launcher.channel()
         output, stream = self._output_file()
         with stream:
             pid = self.zygote.fork([write_end, os.dup(stream.fileno())],
-                                   {"switch": switch, "locks": locks},
+                                   asdict(race),
                                    READY_WITHIN)
         if pid is None:
             os.close(read_end)
