@@ -91,11 +91,14 @@ PART_SIZE = 12  # checks per worker: a longer step is shared by several, at the 
 
 def _parts(checks: list[Check], size: int = PART_SIZE) -> list[list[Check]]:
     """A step's checks in workers of up to `size` (dealt in turn, so that each gets quick and
-    slow ones; 0: all in one); a slow `alone` check in a worker of its own. A check whose
-    `after` is in another worker runs anyway; _settle() skips it if that one did not pass."""
+    slow ones), a slow `alone` check in a worker of its own; 0: all in one worker (grading a
+    class: a worker costs more CPU than the wait it saves). A check whose `after` is in another
+    worker runs anyway; _settle() skips it if that one did not pass."""
+    if not size:
+        return [checks]
     shared = [c for c in checks if not c.alone]
     # behaviour checks skip at once for most servers: they make no worker of their own
-    count = max(1, -(-sum(not c.behaviour for c in shared) // size)) if size else 1
+    count = max(1, -(-sum(not c.behaviour for c in shared) // size))
     return [shared[n::count] for n in range(count)] + [[c] for c in checks if c.alone]
 
 

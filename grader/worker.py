@@ -105,14 +105,18 @@ def run_session(student: str, step: str, only: str, known: str, token: str,
         PRESTARTED[step].begin()
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only the plugins we name
     import pytest
+    import pytest_timeout
+
+    from . import pytest_plugin
 
     reporter = Reporter(os.fdopen(channel_fd, "w", encoding="utf-8"), token)
+    # plugins as objects, not "-p NAME": each -p looks through every installed package's
+    # entry points first
     code = int(pytest.main([
         "--pyargs", *_modules(step, only), "-c", str(Path(__file__).with_name("worker.ini")),
-        "-p", "grader.pytest_plugin", "-p", "pytest_timeout",
         "--student", student, "--step", step, "--mode", mode, "--grader-only", only,
         "--grader-known", known, "--grader-sweep",
-    ], plugins=[reporter]))
+    ], plugins=[reporter, pytest_plugin, pytest_timeout]))
     reporter.write({"kind": "done", "exit": code})
     processes.sweep()
     return 0
