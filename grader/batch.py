@@ -29,9 +29,10 @@ from .manifest import steps
 from .plan import MODES, select_steps
 
 STUDENT_DEADLINE = 300.0  # seconds for one student's run, all steps; then it is ended
-# a run waits on sockets about half its time: two per core keep the CPUs busy (30 passing
-# students on 2 cores: 132 s with 2 at a time, 82-88 s with 4, 88 s with 6)
-JOBS_PER_CORE = 2
+# a run waits on sockets and timers a third of its time or more (a step's checks run in one
+# worker here): three per core keep the CPUs busy (30 passing students on 2 cores, in turns:
+# 58-60 s with 4 at a time, CPUs 28 % idle; 49-50 s with 6, 10 % idle; 54 s with 8)
+JOBS_PER_CORE = 3
 MAX_UNZIPPED = 50 << 20  # bytes a submission's .zip may hold
 STEP_IN_NAME = re.compile(r"(?<!\d)0?([1-9])(?!\d)")
 
@@ -111,7 +112,7 @@ def parser() -> argparse.ArgumentParser:
                    help=_("grade only this step (repeat for more); a single .py file needs "
                           "it unless its name says which step it is"))
     p.add_argument("--jobs", type=int, default=0, metavar="N",
-                   help=_("students graded at the same time (default: two per core)"))
+                   help=_("students graded at the same time (default: three per core)"))
     p.add_argument("--repeat", type=int, default=1, metavar="N",
                    help=_("grade each student N times and name any check whose verdict "
                           "changed"))
