@@ -118,7 +118,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 RACE_SWITCH_INTERVAL = 5e-6  # seconds: Python's default is 0.005; shorter shows races every run
-SEND_PAUSE = 0.001  # seconds each send waits in a "sends" race check: a broadcast lasts
+SEND_PAUSE = 0.001  # seconds each send waits in a "yields" race check: a broadcast lasts
+LINE_YIELD = 4  # and every how many lines of the student's code the other threads run first
 PRESTARTED: dict = {}  # step id -> StudentServer a worker began before the session (a head start)
 
 
@@ -168,8 +169,9 @@ def race_for(check: Check) -> Race:
 
     if not check.races:
         return NO_RACE
+    yields = check.races == "yields"
     return Race(switch=RACE_SWITCH_INTERVAL, locks=check.races == "locks",
-                pause=SEND_PAUSE if check.races == "sends" else 0.0)
+                pause=SEND_PAUSE if yields else 0.0, yields=LINE_YIELD if yields else 0)
 
 
 @pytest.fixture

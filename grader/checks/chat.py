@@ -491,13 +491,13 @@ GAP = 0.025  # seconds between a chatter's lines, and between two leaves
 
 
 @check("04", points=2, after=("relays_to_others", "two_lines_in_one_recv"), timeout=25,
-       races="sends")
+       races="yields")
 def members_change_while_chatting(server: Session) -> None:
     """keeps every message while others join and leave at the same moment"""
-    # The host makes each send wait a moment (races="sends"), so that a broadcast lasts and
-    # the joins and leaves below land inside one, at little cost in CPU. The leavers join
-    # first: in a list of members, a leave inside a broadcast shifts all who joined after it,
-    # and the broadcast passes one of them over.
+    # The host makes each send wait a moment and the server's threads take turns every few
+    # lines (races="yields"), so that the joins and leaves below land inside a broadcast, at
+    # little cost in CPU. The leavers join first: in a list of members, a leave inside a
+    # broadcast shifts all who joined after it, and the broadcast passes one of them over.
     leavers = server.join(*(f"leaver{n}" for n in range(LEAVERS)))
     chatters = server.join("alice", "bob", "carol", members=leavers[-1:])
     fmt = server.relay_format(chatters[0], chatters[1:])

@@ -24,7 +24,8 @@ class Check:
     timeout: float
     alone: bool  # runs in a worker of its own, so that its slow measurement holds up no other
     # the host switches threads as often as it can; with "locks" its locks yield before they
-    # are taken, with "sends" each send waits a moment first: a race shows every time
+    # are taken; with "yields" each send waits a moment and the student's code lets the other
+    # threads run every few lines: a race shows every time
     races: bool | str
     function: Callable
     # Judged without the protocol's strings, shown apart from the score, and run only for a

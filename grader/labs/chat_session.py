@@ -211,7 +211,9 @@ class Session:
 
     def explain(self, failure: CheckFailed) -> CheckFailed:
         """Add what every client saw and any crash of the student's code to a failure."""
-        for client in self.clients[:4]:  # enough to follow the story; 30 would drown it
+        # those the failure names first; four are enough to follow the story, 30 would drown it
+        named = " ".join([failure.message, *(str(label) for label, _value in failure.details)])
+        for client in sorted(self.clients, key=lambda client: client.name not in named)[:4]:
             failure.details.append((_("{who} saw:").format(who=client.name), client.transcript()))
         for crash in list(dict.fromkeys(self.crashes))[:2]:
             failure.details.append((_("meanwhile:"), cut(crash, 200)))

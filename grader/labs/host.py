@@ -442,10 +442,33 @@ def pause_sends(seconds: float) -> None:
         setattr(socket.socket, name, paused(getattr(socket.socket, name)))
 
 
+def yield_in_lines(folder: str, every: int) -> None:
+    """Every `every`-th line the student's code runs (a file in `folder`) lets the other threads
+    run first: a thread that changes, without the lock, what another one walks through lands in
+    the middle of the walk, though the walk touches no socket (step 06's queues). Threads
+    started from here on; the grader's own frames are not traced."""
+    count = 0
+
+    def line(frame, event, arg):
+        nonlocal count
+        if event == "line":
+            count += 1  # a lost count in a race is harmless: it only moves a yield
+            if count % every == 0:
+                _sleep(0)  # outside the GIL: whoever waits for it runs now
+        return line
+
+    def call(frame, event, arg):
+        return line if os.path.dirname(frame.f_code.co_filename) == folder else None
+
+    threading.settrace(call)
+    sys.settrace(call)  # a program's main thread
+
+
 def report_thread_crashes(path: str, events: Events, race: dict) -> None:
     """Say where a thread of the student's died. `race`, how a check looks for races: "switch",
     a thread switch interval so short that an unguarded race shows in every run; "locks",
-    locks that yield first (YieldingLock); "pause", seconds each send waits first (pause_sends).
+    locks that yield first (YieldingLock); "pause", seconds each send waits first (pause_sends);
+    "yields", every how many lines of the student's code other threads run (yield_in_lines).
     """
     switch = float(race.get("switch") or 0)
     if switch:
@@ -455,6 +478,9 @@ def report_thread_crashes(path: str, events: Events, race: dict) -> None:
     pause = float(race.get("pause") or 0)
     if pause:
         pause_sends(pause)
+    every = int(race.get("yields") or 0)
+    if every > 0:
+        yield_in_lines(os.path.dirname(path), every)
 
     def crashed(args) -> None:
         if args.exc_value is not None and not isinstance(args.exc_value, SystemExit):
@@ -659,7 +685,7 @@ def main(argv: list) -> None:
         report_input(path, events)
     # how a check looks for races: from the fork request, or from the command line
     race = {"switch": named.get("--switch", 0), "locks": named.get("--locks") == "1",
-            "pause": named.get("--pause", 0)}
+            "pause": named.get("--pause", 0), "yields": named.get("--yields", 0)}
     if mode in ("run", "run-zygote"):
         run_server_program(path, events, fork_server(events) if mode == "run-zygote" else race)
         return

@@ -437,11 +437,13 @@ def missing_module(event: dict, file: str) -> str:
 @dataclass(frozen=True)
 class Race:
     """How a host makes races show (labs/host.py report_thread_crashes): a short thread switch
-    interval, locks that yield before they are taken, sends that wait a moment first."""
+    interval, locks that yield before they are taken, sends that wait a moment first, lines of
+    the student's code that let the other threads run first."""
 
     switch: float = 0.0  # seconds; 0: Python's own
     locks: bool = False
     pause: float = 0.0  # seconds each send waits
+    yields: int = 0  # every how many lines; 0: never
 
 
 NO_RACE = Race()
@@ -581,7 +583,7 @@ class StudentServer:
     def _spawn(self, race: Race) -> ServerHost:
         output, stream = self._output_file()
         knobs = ["--switch", str(race.switch), "--locks", "1" if race.locks else "0",
-                 "--pause", str(race.pause)]
+                 "--pause", str(race.pause), "--yields", str(race.yields)]
         command = (launcher.command("run", self.file, *knobs) if self.mode == "program" else
                    launcher.command("serve", self.file, "--deadline", str(IMPORT_DEADLINE),
                                     *knobs))
