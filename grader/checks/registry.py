@@ -22,7 +22,9 @@ class Check:
     points: int
     after: tuple[str, ...]  # checks of the same step that must pass first, else this is skipped
     timeout: float
-    alone: bool  # runs in a worker of its own, so that its slow measurement holds up no other
+    # runs in a worker of its own, so that its slow measurement holds up no other (not when a
+    # class is graded: there a step's checks share one worker)
+    alone: bool
     # the host switches threads as often as it can; with "locks" its locks yield before they
     # are taken; with "yields" each send waits a moment and the student's code lets the other
     # threads run every few lines: a race shows every time

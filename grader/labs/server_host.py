@@ -295,13 +295,12 @@ class ServerHost:
             # a zygote's child, in a session of its own: what left its group went to the
             # zygote (a subreaper), whose sweep after the check ends it; no look here
             processes.end_group(self.pid)
-        else:
-            processes.end_tree(self.pid)
-        if self.process is not None:
-            try:
-                self.process.wait(2)
-            except subprocess.TimeoutExpired:
-                pass
+            return
+        processes.end_tree(self.pid)
+        try:
+            self.process.wait(2)
+        except subprocess.TimeoutExpired:
+            pass
 
 
 def import_problem(event: dict, file: str) -> str:
