@@ -29,12 +29,59 @@ NOBODY = "65534:65534"  # who runs student code when the grader runs as root
 
 
 def become_subreaper() -> None:
-    """Orphans of our descendants become our children, so that none can escape (Linux)."""
+    """Orphans of our descendants become our children, so that none can escape (Linux).
+    Call it before starting any: a look at the processes then reads only those made since."""
     if LINUX:
         import ctypes
 
         pr_set_child_subreaper = 36
         ctypes.CDLL(None).prctl(pr_set_child_subreaper, 1, 0, 0, 0)
+        global _BORN
+        _BORN = (os.getpid(), _forks())
+
+
+# (our pid, processes made on the machine so far) when we became a subreaper. Linux hands out
+# pids in turn, wrapping at pid_max, so every process made since then has a pid after ours
+# and up to the last one handed out, until as many have been made as there are pids.
+_BORN: tuple[int, int] | None = None
+
+
+def _forks() -> int | None:
+    """How many processes the machine has made since it started (/proc/stat), if it says."""
+    try:
+        with open("/proc/stat", "rb") as stat:
+            for line in stat:
+                if line.startswith(b"processes "):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _ours_since_born() -> Callable[[int], bool]:
+    """Whether a pid may be one of our descendants': on Linux, once we became a subreaper,
+    only those handed out since (a class's looks read a few dozen processes, not hundreds)."""
+    if _BORN is None or _BORN[0] != os.getpid():  # never marked, or a fork's copy
+        return lambda pid: True
+    me, forks_then = _BORN
+    try:
+        with open("/proc/sys/kernel/ns_last_pid", "rb") as f:
+            last = int(f.read())
+        with open("/proc/sys/kernel/pid_max", "rb") as f:
+            pid_max = int(f.read())
+    except (OSError, ValueError):
+        return lambda pid: True
+    forks_now = _forks()
+    if forks_now is None or forks_now - forks_then >= pid_max // 2:  # pids may have come round
+        return lambda pid: True
+    return _handed_out_after(me, last)
+
+
+def _handed_out_after(first: int, last: int) -> Callable[[int], bool]:
+    """Whether a pid came after `first`, up to `last`, the pids handed out in turn."""
+    if first <= last:
+        return lambda pid: first < pid <= last
+    return lambda pid: pid > first or pid <= last  # they wrapped at pid_max meanwhile
 
 
 _UNPRIVILEGED: list[str] = []
@@ -255,13 +302,16 @@ def _stop(pids: list[int], found: dict[int, psutil.Process]) -> None:
 
 
 def _parents() -> dict[int, int]:
-    """Every process's parent, in one look (on Linux: one read of /proc/PID/stat each, as
-    psutil does, without its objects: a check's end takes a look, and a class has many)."""
+    """The parent of every process that may be below us, in one look (on Linux: one read of
+    /proc/PID/stat each, as psutil does, without its objects: a check's end takes a look, and a
+    class has many)."""
     if not LINUX:
         return {p.pid: p.info["ppid"] for p in psutil.process_iter(["ppid"])}
     parents = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
+    names = os.listdir("/proc")
+    maybe_ours = _ours_since_born()  # after the listing: it holds no pid newer than the last
+    for name in names:
+        if not name.isdigit() or not maybe_ours(int(name)):
             continue
         try:
             fd = os.open(f"/proc/{name}/stat", os.O_RDONLY)

@@ -460,3 +460,27 @@ def test_a_hosts_group_ends_with_it_and_what_left_the_group_ends_in_the_sweep() 
     run = subprocess.run([sys.executable, "-c", HOST_WITH_ESCAPEE], capture_output=True,
                          text=True, timeout=30, cwd=ROOT)
     assert run.stdout.split() == ["False", "True", "False"], run.stderr
+
+
+@pytest.mark.skipif(not processes.LINUX, reason="pids handed out in turn are Linux's")
+def test_a_look_reads_only_processes_made_since_we_became_a_subreaper(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    forks = processes._forks()
+    assert forks
+    me, older = os.getpid(), os.getppid()
+    monkeypatch.setattr(processes, "_BORN", (me, forks))
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        ours = processes._ours_since_born()
+        assert ours(child.pid) and not ours(me) and not (older < me and ours(older))
+        assert child.pid in processes._parents() and older not in processes._parents()
+        wrapped = processes._handed_out_after(30_000, 400)
+        assert wrapped(30_001) and wrapped(301) and wrapped(400) and not wrapped(20_000)
+        assert not wrapped(30_000) and not wrapped(401)
+        monkeypatch.setattr(processes, "_BORN", (me, forks - 10**6))  # they may have come round
+        assert processes._ours_since_born()(older)
+        monkeypatch.setattr(processes, "_BORN", (me + 1, forks))  # a fork's copy: any pid
+        assert processes._ours_since_born()(older)
+    finally:
+        child.kill()
+        child.wait()
