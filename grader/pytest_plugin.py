@@ -120,6 +120,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 RACE_SWITCH_INTERVAL = 5e-6  # seconds: Python's default is 0.005; shorter shows races every run
 SEND_PAUSE = 0.001  # seconds each send waits in a "yields" race check: a broadcast lasts
 LINE_YIELD = 4  # and every how many lines of the student's code the other threads run first
+LATE_END = 0.5  # seconds a "late_ends" check's server learns late that a client has gone
 PRESTARTED: dict = {}  # step id -> StudentServer a worker began before the session (a head start)
 
 
@@ -169,6 +170,8 @@ def race_for(check: Check) -> Race:
 
     if not check.races:
         return NO_RACE
+    if check.races == "late_ends":
+        return Race(late_end=LATE_END)
     yields = check.races == "yields"
     return Race(switch=RACE_SWITCH_INTERVAL, locks=check.races == "locks",
                 pause=SEND_PAUSE if yields else 0.0, yields=LINE_YIELD if yields else 0)

@@ -27,7 +27,8 @@ class Check:
     alone: bool
     # the host switches threads as often as it can; with "locks" its locks yield before they
     # are taken; with "yields" each send waits a moment and the student's code lets the other
-    # threads run every few lines: a race shows every time
+    # threads run every few lines: a race shows every time; with "late_ends" the server learns
+    # half a second late that a client has gone, so that a broadcast meets its dead socket
     races: bool | str
     function: Callable
     # Judged without the protocol's strings, shown apart from the score, and run only for a

@@ -464,11 +464,49 @@ def yield_in_lines(folder: str, every: int) -> None:
     sys.settrace(call)  # a program's main thread
 
 
+def late_ends(seconds: float) -> None:
+    """The first recv() to tell that a TCP connection has ended (b'', or a reset) waits
+    `seconds` first: the server learns late that a client has gone, as it would of a machine
+    that vanished, and a broadcast meanwhile meets the dead client's socket."""
+    told: weakref.WeakSet[socket.socket] = weakref.WeakSet()
+
+    def late(sock: socket.socket) -> None:
+        if sock.type == socket.SOCK_STREAM and sock not in told:
+            told.add(sock)
+            time.sleep(seconds)  # the counted sleep: meanwhile the server is quiet
+
+    original_recv, original_recv_into = socket.socket.recv, socket.socket.recv_into
+
+    def recv(self, size, *flags):
+        try:
+            data = original_recv(self, size, *flags)
+        except ConnectionError:
+            late(self)
+            raise
+        if not data and size:
+            late(self)
+        return data
+
+    def recv_into(self, buffer, size=0, *args, **kwargs):
+        try:
+            count = original_recv_into(self, buffer, size, *args, **kwargs)
+        except ConnectionError:
+            late(self)
+            raise
+        if not count and (size or kwargs.get("nbytes") or len(buffer)):
+            late(self)
+        return count
+
+    socket.socket.recv = recv
+    socket.socket.recv_into = recv_into
+
+
 def report_thread_crashes(path: str, events: Events, race: dict) -> None:
     """Say where a thread of the student's died. `race`, how a check looks for races: "switch",
     a thread switch interval so short that an unguarded race shows in every run; "locks",
     locks that yield first (YieldingLock); "pause", seconds each send waits first (pause_sends);
-    "yields", every how many lines of the student's code other threads run (yield_in_lines).
+    "yields", every how many lines of the student's code other threads run (yield_in_lines);
+    "late_end", seconds a connection's end waits before recv() tells it (late_ends).
     """
     switch = float(race.get("switch") or 0)
     if switch:
@@ -481,6 +519,9 @@ def report_thread_crashes(path: str, events: Events, race: dict) -> None:
     every = int(race.get("yields") or 0)
     if every > 0:
         yield_in_lines(os.path.dirname(path), every)
+    late = float(race.get("late_end") or 0)
+    if late:
+        late_ends(late)
 
     def crashed(args) -> None:
         if args.exc_value is not None and not isinstance(args.exc_value, SystemExit):
@@ -685,7 +726,8 @@ def main(argv: list) -> None:
         report_input(path, events)
     # how a check looks for races: from the fork request, or from the command line
     race = {"switch": named.get("--switch", 0), "locks": named.get("--locks") == "1",
-            "pause": named.get("--pause", 0), "yields": named.get("--yields", 0)}
+            "pause": named.get("--pause", 0), "yields": named.get("--yields", 0),
+            "late_end": named.get("--late-end", 0)}
     if mode in ("run", "run-zygote"):
         run_server_program(path, events, fork_server(events) if mode == "run-zygote" else race)
         return

@@ -437,12 +437,13 @@ def missing_module(event: dict, file: str) -> str:
 class Race:
     """How a host makes races show (labs/host.py report_thread_crashes): a short thread switch
     interval, locks that yield before they are taken, sends that wait a moment first, lines of
-    the student's code that let the other threads run first."""
+    the student's code that let the other threads run first, a client's end told late."""
 
     switch: float = 0.0  # seconds; 0: Python's own
     locks: bool = False
     pause: float = 0.0  # seconds each send waits
     yields: int = 0  # every how many lines; 0: never
+    late_end: float = 0.0  # seconds recv() waits before it tells that a connection ended
 
 
 NO_RACE = Race()
@@ -582,7 +583,8 @@ class StudentServer:
     def _spawn(self, race: Race) -> ServerHost:
         output, stream = self._output_file()
         knobs = ["--switch", str(race.switch), "--locks", "1" if race.locks else "0",
-                 "--pause", str(race.pause), "--yields", str(race.yields)]
+                 "--pause", str(race.pause), "--yields", str(race.yields),
+                 "--late-end", str(race.late_end)]
         command = (launcher.command("run", self.file, *knobs) if self.mode == "program" else
                    launcher.command("serve", self.file, "--deadline", str(IMPORT_DEADLINE),
                                     *knobs))
