@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import os
+import stat
 from pathlib import Path
 
 from .i18n import _
@@ -13,13 +15,12 @@ class Unusable(Exception):
     """The student's file cannot be graded at all; the message says why and what to do."""
 
 
+MAX_SOURCE = 1 << 20  # bytes: a lesson's file is a few kB; a bigger one is not the right file
+
+
 def read_source(path: Path) -> str:
     """The file's text, read as Python reads it (a UTF-8 BOM or a coding line is fine)."""
-    try:
-        data = path.read_bytes()
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        raise Unusable(_("{file} is missing: put your code in {path}").format(
-            file=path.name, path=path)) from None
+    data = _read_regular_file(path)
     try:
         source = importlib.util.decode_source(data)
     except (UnicodeDecodeError, SyntaxError, LookupError):
@@ -33,6 +34,40 @@ def read_source(path: Path) -> str:
                          "again.").format(file=path.name, line=error.lineno, error=error.msg,
                                           code=code)) from None
     return source
+
+
+def _read_regular_file(path: Path) -> bytes:
+    """The bytes of a plain file of at most MAX_SOURCE bytes. A link is not followed, and a
+    device or a pipe is not opened for long: a submission's server.py may be a link to
+    /dev/zero or to a file only the grader may read, or a pipe that nobody writes."""
+    missing = Unusable(_("{file} is missing: put your code in {path}").format(
+        file=path.name, path=path))
+    try:
+        if path.is_symlink():
+            raise Unusable(_("{file} is a link to another file: put your own code in "
+                             "{path} itself").format(file=path.name, path=path))
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+                     | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        raise missing from None
+    except OSError as error:  # a link swapped in meanwhile (ELOOP), no right to read it
+        raise Unusable(_("{file} cannot be read ({reason}): put your code in {path}").format(
+            file=path.name, reason=error.strerror or error, path=path)) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise missing  # a folder, a pipe, a device
+        data = b""
+        while len(data) <= MAX_SOURCE:
+            chunk = os.read(fd, MAX_SOURCE + 1 - len(data))
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        os.close(fd)
+    if len(data) > MAX_SOURCE:
+        raise Unusable(_("{file} is larger than {size} MB: is it the right file? A lesson's "
+                         "code is a few kB.").format(file=path.name, size=MAX_SOURCE >> 20))
+    return data
 
 
 def unfinished(source: str, todos: tuple[str, ...]) -> list[str]:

@@ -3,6 +3,7 @@ reads them; a mistake in the command line is one plain line, before anything run
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -11,7 +12,10 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 from conftest import ROOT, STUBS, grader
+
+from grader.review import Unusable, read_source
 
 
 def solution_copy(tmp_path: Path, step_folder: str = "01_echo") -> Path:
@@ -90,3 +94,39 @@ def test_ctrl_c_stops_at_once_and_leaves_nothing_running() -> None:
     assert err.decode().count("\n") == 1 and "Ctrl-C" in err.decode()
     gone, alive = psutil.wait_procs(found, timeout=3)
     assert not [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="links and pipes as POSIX makes them")
+@pytest.mark.parametrize("kind", ["link to /dev/zero", "link to a root-only file", "pipe",
+                                  "folder", "2 MB file"])
+def test_a_server_py_that_is_no_plain_file_is_refused_at_once(kind: str, tmp_path: Path) -> None:
+    """Read by the grader itself: never followed out of the submission, never read without
+    bound, never waited on (a submission's repository may hold any of these)."""
+    target = tmp_path / "01_echo" / "server.py"
+    target.parent.mkdir()
+    if kind.startswith("link"):
+        target.symlink_to("/dev/zero" if "zero" in kind else "/etc/shadow")
+    elif kind == "pipe":
+        os.mkfifo(target)
+    elif kind == "folder":
+        target.mkdir()
+    else:
+        target.write_text("#" * 2_000_000)
+    started = time.monotonic()
+    with pytest.raises(Unusable) as refused:
+        read_source(target)
+    assert time.monotonic() - started < 2
+    said = str(refused.value)
+    assert ("link" in said) if kind.startswith("link") else ("1 MB" in said or "missing" in said)
+    assert "root:" not in said
+
+
+def test_a_signal_handler_set_at_import_is_fine(tmp_path: Path) -> None:
+    """`python server.py` takes signal.signal() at import: so does the grader, which imports
+    the file on a thread of its host."""
+    work = solution_copy(tmp_path)
+    server = work / "01_echo" / "server.py"
+    server.write_text("import signal\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n"
+                      + server.read_text(encoding="utf-8"), encoding="utf-8")
+    run = grader("--dir", str(work), "01")
+    assert run.code == 0, run.stdout
