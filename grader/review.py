@@ -9,6 +9,7 @@ import stat
 from pathlib import Path
 
 from .i18n import _
+from .safe_text import visible
 
 
 class Unusable(Exception):
@@ -29,7 +30,7 @@ def read_source(path: Path) -> str:
     try:
         compile(data, str(path), "exec")
     except SyntaxError as error:
-        code = (error.text or "").strip()
+        code = visible((error.text or "").strip())
         raise Unusable(_("{file} line {line}: {error} — {code}. Fix it and run the grader "
                          "again.").format(file=path.name, line=error.lineno, error=error.msg,
                                           code=code)) from None

@@ -40,6 +40,7 @@ from .results import (
     StepStatus,
 )
 from .review import Unusable, read_source, unfinished
+from .safe_text import visible
 from .worker import RECORD_MARK
 
 STEP_DEADLINE = 90.0  # seconds for all of one step's checks; each check also has its own limit
@@ -393,6 +394,8 @@ def parse_record(raw: bytes, token: str) -> dict | None:
 
 
 def _clip(value: object, limit: int = MAX_TEXT) -> str:
-    text = value if isinstance(value, str) else ""
+    """A record's text, cut to `limit`, its control characters shown (it may quote the
+    student's code, and what that printed)."""
+    text = visible(value if isinstance(value, str) else "")
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

@@ -484,3 +484,20 @@ def test_a_look_reads_only_processes_made_since_we_became_a_subreaper(
     finally:
         child.kill()
         child.wait()
+
+
+def test_control_characters_in_what_a_submission_says_are_shown_not_obeyed(
+        tmp_path: Path) -> None:
+    """An exception's text reaches the report: raw, ESC [2J would clear the screen and paint
+    a fake score."""
+    folder = tmp_path / "01_echo"
+    folder.mkdir()
+    (folder / "server.py").write_text(
+        'def serve(listener):\n    raise RuntimeError("\\x1b[2J\\x1b[32mScore: 10/10\\x07")\n',
+        encoding="utf-8")
+    run = grader("--dir", str(tmp_path), "01", "--json", "-")
+    assert run.data["score"] == 0
+    said = run.stdout + run.stderr
+    assert "\x1b" not in said and "\x07" not in said
+    assert "\\x1b[2J" in " ".join(pair["value"] for check in run.data["checks"]
+                                  for pair in check["details"])
