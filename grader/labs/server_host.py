@@ -79,6 +79,16 @@ def bounded_lines(stream: IO[bytes], limit: int) -> Iterator[bytes]:
             raw = stream.readline(limit)
 
 
+def ended_early(last_output: str) -> str:
+    """Why a host that ended before it served did so: its last words, or where to look."""
+    if last_output:
+        return _("your server's process ended before it could serve: {last}").format(
+            last=last_output)
+    return _("your server's process ended before it could serve, without a word: does your "
+             "code exit, close files it did not open (os.close), or lower a limit "
+             "(resource.setrlimit) when it starts?")
+
+
 class EventReader:
     """Reads a host's JSON lines in a thread; anything malformed is dropped, never trusted."""
 
@@ -148,8 +158,7 @@ class ServerHost:
                 self._ready(event["port"])
                 return
             if event["e"] == "closed":
-                raise Unusable(_("your server's process ended before it could serve: {last}")
-                               .format(last=self.last_output() or "?"))
+                raise Unusable(ended_early(self.last_output()))
             if self.mode == "auto":
                 as_program(event, self.has_serve)
             problem = import_problem(event, self.file_name)
@@ -528,8 +537,7 @@ class StudentServer:
                     self._stop_zygote()
                 return
             if event["e"] == "closed":
-                raise Unusable(_("your server's process ended before it could serve: {last}")
-                               .format(last=ServerHost.output_of(output) or "?"))
+                raise Unusable(ended_early(ServerHost.output_of(output)))
             if self.mode == "auto":
                 as_program(event, self.has_serve)
             problem = import_problem(event, self.file.name)
