@@ -22,14 +22,6 @@ def connects(lab: ClientLab) -> None:
     lab.accept()
 
 
-@check("05", points=2, after="connects")
-def prints_what_arrives(lab: ClientLab) -> None:
-    """prints a line from the server as soon as it arrives"""
-    lab.accept()  # which greets the client with the prompt
-    lab.expect_printed(protocol.PROMPT, hint=_("print each received line with flush=True, "
-                                      "in a thread that only receives."))
-
-
 @check("05", points=1, after="connects")
 def sends_typed_lines(lab: ClientLab) -> None:
     """sends each line typed on stdin"""
@@ -49,6 +41,21 @@ def prints_while_waiting_for_input(lab: ClientLab) -> None:
     server.send(message("bob", "anyone here?"))
     lab.expect_lines(joined("bob"), message("bob", "anyone here?"),
                      hint=_("input() blocks: receive and print in a second thread."))
+
+
+# After the check above: a client that prints nothing while it waits for input fails there,
+# with the hint for it.
+@check("05", points=2, after="prints_while_waiting_for_input")
+def prints_what_arrives(lab: ClientLab) -> None:
+    """prints a line from the server as soon as it arrives"""
+    server = lab.accept()  # which greets the client with the prompt
+    hint = _("print each received line with flush=True, in a thread that only receives.")
+    lab.expect_printed(protocol.PROMPT, hint=hint)
+    # And a line that comes while the client waits for input: input() shows what was printed
+    # before it was called, but only flush=True shows a line printed while it waits.
+    time.sleep(0.2)
+    server.send(joined("bob"))
+    lab.expect_printed(joined("bob"), hint=hint)
 
 
 @check("05", points=1, after="sends_typed_lines")
