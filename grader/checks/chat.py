@@ -11,12 +11,14 @@ import threading
 import time
 from collections import Counter
 
+import pytest
+
 from .. import protocol
 from ..i18n import _
 from ..labs.chat_session import Session, relayed
 from ..labs.driver import WAIT, CheckFailed, Client, Like, shorten
 from ..protocol import MAX_LINE_BYTES, joined, left, message
-from .registry import check
+from .registry import check, find, skipped_because
 
 # -- the prompt and the name ------------------------------------------------------------------
 
@@ -177,7 +179,10 @@ def unnamed_client_gets_nothing(server: Session) -> None:
     alice, bob = server.join("alice", "bob")
     dave = server.arrive("dave")
     alice.send("before dave")
-    bob.expect(relayed("alice", "before dave"))
+    try:
+        bob.expect(relayed("alice", "before dave"))
+    except CheckFailed:  # dave, silent, holds up the chat: what dave gets cannot be judged
+        pytest.skip(skipped_because(find("04", "silent_client_blocks_nobody")))
     dave.expect_nothing(hint=_("add a client to the chat only once it has a name."))
 
 
@@ -619,14 +624,18 @@ def _shown(lines: list[str]) -> str:
 def uses_threads(server: Session) -> None:
     """serves each client in a thread of its own"""
     before = server.thread_count()
-    server.arrive("alice")
-    server.arrive("bob")
-    server.arrive("carol")
+    for name in ("alice", "bob", "carol"):  # no prompt needed: threads are what counts here
+        server.connect(name)
     added = server.thread_count() - before
+    deadline = time.monotonic() + WAIT
+    while added < 3 and time.monotonic() < deadline:  # a thread may start a moment later
+        time.sleep(0.05)
+        added = server.thread_count() - before
     if added < 3:
         raise CheckFailed(
             _("3 clients connected, but your server did not start a thread for each"),
             [(_("expected:"), _("at least 3 more threads")),
              (_("measured:"), _("{n} more").format(n=added))],
-            _("start a threading.Thread(target=handle_client, ...) for every accepted client."),
+            _("start a threading.Thread(target=handle_client, ...) for every client as soon as "
+              "it is accepted, and ask for its name in that thread."),
         )

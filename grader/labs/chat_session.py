@@ -59,17 +59,15 @@ class Session:
         """Connect and wait for the name prompt (chat steps)."""
         waiting = [c.name for c in self.clients if not c.sent and not c.closed_by_server]
         first = not self.clients
+        threads = self.thread_count() if waiting else 0
         client = self.connect(name)
-        if waiting:  # the classic: the accept loop itself waits for a name
-            hint = _("ask for the name in the client's own thread, not in the accept loop: "
-                     "{who} has not answered yet, and no one else should have to wait.").format(
-                         who=waiting[0])
-        else:
-            hint = _("send the prompt as soon as a client connects.")
+        hint = _("send the prompt as soon as a client connects.")
         client.bare = protocol.PROMPT.encode(protocol.ENCODING)  # a prompt without "\n": learn
         try:
             client.expect(protocol.PROMPT, hint=hint)
         except CheckFailed as failure:
+            if waiting and failure.hint == hint:  # someone before it has not answered yet
+                failure.hint = self._waits_for_a_name(name, waiting[0], threads)
             if first:  # what PROMPT_CHECK judges: the step's later checks need not wait for it
                 self.wire.setdefault("prompt", False)
                 if failure.hint == hint and client.received:  # a prompt, in other words
@@ -86,6 +84,17 @@ class Session:
             for one in self.clients:
                 one.unframed = True
         return client
+
+    def _waits_for_a_name(self, name: str, who: str, threads: int) -> str:
+        """Why `name` got no prompt while `who` has not given its name: a thread was started
+        for it (it waits for a lock `who`'s thread holds), or none (the accept loop waits)."""
+        if self.thread_count() > threads:
+            return _("your server started a thread for {name}, but it sent no prompt: it waits, "
+                     "it seems, for a lock that {who}'s thread holds while it waits for a name. "
+                     "Ask for the name first; take the lock only to add the client.").format(
+                         name=name, who=who)
+        return _("ask for the name in the client's own thread, not in the accept loop: {who} "
+                 "has not answered yet, and no one else should have to wait.").format(who=who)
 
     def join(self, *names: str, members: list[Client] | None = None) -> list[Client]:
         """Bring clients into the chat one by one. Join notices are waited for, so that what
