@@ -190,13 +190,14 @@ class Session:
             client.close()
         self.host.close()
 
-    def symptom(self) -> str:
-        """A hint from what was seen, where it says more than the check's own: '' if not."""
+    def symptom(self, named: str = "") -> str:
+        """A hint from what was seen, where it says more than the check's own: '' if not. The
+        clients whose names are in `named` (the failure's text) are looked at first."""
         crashes = " ".join(self.crashes)
         if "changed size during iteration" in crashes or "mutated during iteration" in crashes:
             return _("two threads changed the chat's members at once: guard every use of the "
                      "registry with one lock.")
-        for client in self.clients:
+        for client in self._named_first(named):
             echoes = [line for line in client.received
                       for sent in client.sent_lines if sent.strip() and sent != protocol.LEAVE
                       and line != sent and line.endswith(sent) and client.name in line]
@@ -206,7 +207,7 @@ class Session:
             if protocol.joined(client.name) in client.received:
                 return _("{who} was told that it joined itself: announce a newcomer to the "
                          "others only.").format(who=client.name)
-        for client in self.clients:  # a sender's line alone, where its others had a prefix
+        for client in self._named_first(named):  # a sender's line alone, others prefixed
             for sender in self.clients:
                 texts = [t for t in sender.sent_lines[1:] if t.strip()]  # not the name
                 bare = [t for t in texts if t in client.received]
@@ -218,15 +219,19 @@ class Session:
                              "b'\\n'.").format(who=client.name, line=shorten(bare[0]))
         return ""
 
+    def _named_first(self, named: str) -> list[Client]:
+        """The clients, those whose names are in `named` first (else in order of arrival)."""
+        return sorted(self.clients, key=lambda client: client.name not in named)
+
     def explain(self, failure: CheckFailed) -> CheckFailed:
         """Add what every client saw and any crash of the student's code to a failure."""
         # those the failure names first; four are enough to follow the story, 30 would drown it
         named = " ".join([failure.message, *(str(label) for label, _value in failure.details)])
-        for client in sorted(self.clients, key=lambda client: client.name not in named)[:4]:
+        for client in self._named_first(named)[:4]:
             failure.details.append((_("{who} saw:").format(who=client.name), client.transcript()))
         for crash in list(dict.fromkeys(self.crashes))[:2]:
             failure.details.append((_("meanwhile:"), cut(crash, 200)))
-        symptom = self.symptom()
+        symptom = self.symptom(named)
         if symptom:
             failure.hint = symptom
         if self.host.spinning:
