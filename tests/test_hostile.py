@@ -18,7 +18,9 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -501,3 +503,59 @@ def test_control_characters_in_what_a_submission_says_are_shown_not_obeyed(
     assert "\x1b" not in said and "\x07" not in said
     assert "\\x1b[2J" in " ".join(pair["value"] for check in run.data["checks"]
                                   for pair in check["details"])
+
+
+def _host_module():
+    sys.path.insert(0, str(ROOT / "grader" / "labs"))
+    try:
+        import host  # the host script's own functions (it runs with -S, not as grader.labs.host)
+    finally:
+        sys.path.pop(0)
+    return host
+
+
+@pytest.fixture
+def open_tmp() -> Iterator[Path]:
+    """A folder in the system's temporary folder, which anyone may pass through (pytest's own
+    is root's alone)."""
+    folder = Path(tempfile.mkdtemp())
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_folder_is_readable_by_anyone_only_if_every_folder_above_lets_them_through(
+        open_tmp: Path) -> None:
+    host = _host_module()
+    tmp_path = open_tmp
+    inner = tmp_path / "open" / "lib"
+    inner.mkdir(parents=True)
+    for folder in (tmp_path, tmp_path / "open", inner):
+        folder.chmod(0o755)
+    assert host._readable_by_anyone([str(inner), str(tmp_path / "not there")])
+    (tmp_path / "open").chmod(0o750)  # others may not pass through
+    assert not host._readable_by_anyone([str(inner)])
+    (tmp_path / "open").chmod(0o755)
+    inner.chmod(0o711)  # nor list it
+    assert not host._readable_by_anyone([str(inner)])
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="the grader drops to another user only as root")
+def test_student_code_cannot_read_a_file_only_root_may_read(open_tmp: Path) -> None:
+    host = _host_module()
+    tmp_path = open_tmp
+    if not host._readable_by_anyone(sys.path[1:]):
+        pytest.skip("this Python lives where only root may read: hosts keep the right to read")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("for root's eyes")
+    secret.chmod(0o600)
+    work = tmp_path / "work"
+    shutil.copytree(ROOT / "solutions" / "01_echo", work / "01_echo")
+    for folder in (tmp_path, work, work / "01_echo"):
+        folder.chmod(0o777)
+    server = work / "01_echo" / "server.py"
+    server.write_text(f"try:\n    open({str(secret)!r}).read()\n    raise SystemExit('read it')\n"
+                      "except PermissionError:\n    pass\n" + server.read_text(encoding="utf-8"),
+                      encoding="utf-8")
+    run = grader("--dir", str(work), "01", "--json", "-")
+    assert run.data["score"] == 10, run.stdout

@@ -76,7 +76,7 @@ class Events:
 
 
 # -- confinement (POSIX): limits, an unprivileged user, death with the parent -------------------
-def confine(drop: str) -> None:
+def confine(drop: str, folder: str) -> None:
     if os.name != "posix":
         return
     import resource
@@ -97,15 +97,39 @@ def confine(drop: str) -> None:
         except (ValueError, OSError):
             pass
     if drop:
+        # the interpreter's folders and the student's, read as the host runs (imports)
+        reading = _readable_by_anyone([*sys.path[1:], folder])
         for user in drop.split(","):  # the first of these users that we can become
-            if _drop_privileges(*(int(part) for part in user.split(":"))):
+            if _drop_privileges(*(int(part) for part in user.split(":")),
+                                keep_reading=not reading):
                 break
     _die_with_parent()
 
 
-def _drop_privileges(uid: int, gid: int) -> bool:
-    """Become `uid`, keeping only the right to read files (the interpreter may live in /root):
-    no right to signal, trace or write into the grader's processes."""
+def _readable_by_anyone(folders: list) -> bool:
+    """Can any user read and enter each folder that exists here, and pass through every
+    folder above it? (Files in them are taken to be readable, as a Python install makes
+    them.)"""
+    for folder in folders:
+        path = os.path.abspath(folder)
+        try:
+            if not os.path.isdir(path):
+                continue  # a zip of the standard library that is not there, say
+            if os.stat(path).st_mode & 0o005 != 0o005:
+                return False
+            while path != os.path.dirname(path):
+                path = os.path.dirname(path)
+                if not os.stat(path).st_mode & 0o001:
+                    return False
+        except OSError:
+            return False
+    return True
+
+
+def _drop_privileges(uid: int, gid: int, keep_reading: bool) -> bool:
+    """Become `uid`: no right to signal, trace or write into the grader's processes.
+    `keep_reading`: keep the right to read any file, where the interpreter lives in a folder
+    others cannot read (/root); only then can the student's code read any file too."""
     import ctypes
 
     libc = ctypes.CDLL(None, use_errno=True)
@@ -125,7 +149,7 @@ def _drop_privileges(uid: int, gid: int) -> bool:
         _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
                     ("inheritable", ctypes.c_uint32)]
 
-    keep = 1 << cap_dac_read_search
+    keep = 1 << cap_dac_read_search if keep_reading else 0
     data = (Data * 2)(Data(keep, keep, 0), Data(0, 0, 0))
     libc.capset(ctypes.byref(Header(0x20080522, 0)), data)  # _LINUX_CAPABILITY_VERSION_3
     return True
@@ -730,8 +754,8 @@ def main(argv: list) -> None:
     events = Events(_channel(named["--events"]))
     path = os.path.abspath(named["--file"])
     mode = named.get("--mode", "serve")
-    confine(named.get("--drop", ""))
     folder = os.path.dirname(path)
+    confine(named.get("--drop", ""), folder)
     sys.path[0] = folder  # not ours: the student's helper modules import as they would
     try:
         os.chdir(folder)
