@@ -176,6 +176,10 @@ class ServerHost:
         while True:
             event = self.events.next(deadline)
             if event is None:
+                if not seen and self.alive() and self.busy():
+                    raise Unusable(_("your server is still computing {s:g} s after it started, "
+                                     "on a whole CPU core, and has not listened: does a loop "
+                                     "run before bind() and listen()?").format(s=within))
                 raise Unusable(program_problem(seen, self.file_name, within, ""))
             kind = event["e"]
             if kind == "listen" and isinstance(event.get("port"), int):
@@ -186,7 +190,7 @@ class ServerHost:
                 continue
             if kind == "closed":
                 raise Unusable(program_problem(seen, self.file_name, within,
-                                               self.last_output(3) or "?"))
+                                               self.last_output(3) or _("it printed nothing")))
             seen.setdefault(kind, event)
             if kind == "input" and event.get("main") is True:  # it waits there forever
                 raise Unusable(program_problem(seen, self.file_name, within, ""))
