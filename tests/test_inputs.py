@@ -130,3 +130,26 @@ def test_a_signal_handler_set_at_import_is_fine(tmp_path: Path) -> None:
                       + server.read_text(encoding="utf-8"), encoding="utf-8")
     run = grader("--dir", str(work), "01")
     assert run.code == 0, run.stdout
+
+
+@pytest.mark.parametrize("where", ["import", "serve"])
+def test_a_server_that_closes_every_file_it_did_not_open_works_as_on_its_own(
+        where: str, tmp_path: Path) -> None:
+    """Some servers close every inherited descriptor, as daemons do. On their own that is
+    harmless; here it used to cut the host's channel, and the score varied between runs."""
+    work = solution_copy(tmp_path)
+    server = work / "01_echo" / "server.py"
+    text = server.read_text(encoding="utf-8")
+    if where == "import":
+        text = "import os\nos.closerange(3, 4096)\n" + text
+    else:
+        text = text.replace("def serve(listener", "def _serve(listener") + (
+            "\n\ndef serve(listener):\n    import os\n"
+            "    for fd in range(3, listener.fileno()):\n"
+            "        try:\n            os.close(fd)\n        except OSError:\n"
+            "            pass\n"
+            "    os.closerange(listener.fileno() + 1, 4096)\n    _serve(listener)\n")
+    server.write_text(text, encoding="utf-8")
+    for _run in range(2):
+        run = grader("--dir", str(work), "01")
+        assert run.code == 0, run.stdout

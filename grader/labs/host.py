@@ -265,6 +265,39 @@ def allow_signal_handlers() -> None:
     signal.signal = set_handler
 
 
+def keep_channel(events: Events) -> None:
+    """os.close(), os.closerange() and socket.close() pass over the host's channel to the
+    grader: a server that closes every file it did not open (as some daemons do) runs here as
+    it runs on its own, instead of cutting the line its verdict travels on."""
+    real_close, real_closerange, real_socket_close = os.close, os.closerange, socket.close
+
+    def ours(fd: object) -> bool:
+        try:
+            return fd == events.stream.fileno()
+        except (OSError, ValueError):
+            return False
+
+    def close(fd):
+        if not ours(fd):
+            real_close(fd)
+
+    def closerange(low, high):
+        try:
+            mine = events.stream.fileno()
+        except (OSError, ValueError):
+            mine = -1
+        if low <= mine < high:
+            real_closerange(low, mine)
+            low = mine + 1
+        real_closerange(low, high)
+
+    def close_socket(fd):
+        if not ours(fd):
+            real_socket_close(fd)
+
+    os.close, os.closerange, socket.close = close, closerange, close_socket
+
+
 def report_input(path: str, events: Events) -> None:
     """A server gets no keyboard here: input() says where it was called, then waits forever
     (an operator who never types), so that a console thread beside the server does no harm."""
@@ -763,6 +796,7 @@ def main(argv: list) -> None:
         pass
     install_socket_layer(events)
     report_exits(path, events)
+    keep_channel(events)
     if mode in ("serve", "zygote", "run", "run-zygote"):
         WAITS.install()
         report_input(path, events)
