@@ -91,6 +91,23 @@ def test_an_assignment_style_server_gets_the_verdicts_its_bugs_deserve(tmp_path)
     assert "starts its server when imported" in note and "__main__" in note
 
 
+def test_a_main_thread_that_sleeps_to_keep_the_server_alive_is_not_blamed(tmp_path) -> None:
+    # The same server, its accept loop in a thread and its main thread in `while True:
+    # sleep(1)` (so that Ctrl+C works): the same verdicts, and no "take the sleep out".
+    root = submit(tmp_path, "seed_style_server.py")
+    server = root / "04_multi_user" / "server.py"
+    head, loop = server.read_text(encoding="utf-8").split('print("listening on 8080")\n')
+    loop = "".join("    " + line for line in loop.splitlines(keepends=True))
+    server.write_text(f"import time\n{head}\n\ndef accept_all():\n{loop}\n\n"
+                      "threading.Thread(target=accept_all, daemon=True).start()\n"
+                      "while True:\n    time.sleep(1)\n", encoding="utf-8")
+    run = grade(root)
+    assert {name for name, status in run.statuses().items() if status == "failed"} == (
+        SEED_STYLE_LOSES)
+    words = str(run.data["checks"])
+    assert "sleep" not in words and "stands still" not in words
+
+
 UNFRAMED_RIGHT = ("asks_for_name", "relays_to_others", "prefixes_sender_name",
                   "no_echo_to_sender", "no_notice_to_newcomer")
 UNFRAMED_BUGS = ("ends_lines_with_newline", "two_lines_in_one_recv", "split_utf8_character",

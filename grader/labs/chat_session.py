@@ -12,6 +12,7 @@ from ..i18n import _
 from .driver import WAIT, CheckFailed, Client, Like, cut, shorten
 from .patience import Deadline
 from .server_host import ServerHost
+from .standstill import standstill
 
 SETTLE = 0.1  # seconds a join is given when the server sends no notice that it happened
 PROMPT_CHECK = "asks_for_name"  # the check a first client's prompt decides (see arrive())
@@ -241,6 +242,11 @@ class Session:
             failure.details.append((_("meanwhile:"), _(
                 "your server is using a whole CPU core: it is stuck computing (a loop that never "
                 "ends, or a regular expression that backtracks)")))
+        elif self.host.alive():
+            stood = standstill(self.host)
+            if stood:
+                failure.details.append((_("meanwhile:"), stood[0]))
+                failure.hint = stood[1] or failure.hint
         ended = self.host.ended()
         if ended:  # the one thing the student must hear first
             failure.details.insert(0, ("", failure.message))

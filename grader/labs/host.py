@@ -40,12 +40,16 @@ import sys
 import threading
 import time
 import traceback
+import types
 import weakref
 
 IMPORT_DEADLINE = 2.0  # seconds an import may take before we call it "runs at import"
 SPIN_REPORTED = 100  # empty recv() calls on one socket before we report a busy loop
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "", "0.0.0.0", "::"}
 QUIET_WITHIN = 0.3  # seconds a "quiet?" question waits for every thread of the server to wait
+MAX_PLACES = 20  # threads a "where" answer names at most
+PLACES_SIZE = 6000  # and bytes (an event is at most 8 kB; a Cyrillic letter takes 6)
+MAX_CODE = 120  # characters of a line of code in it
 QUIET_POLLS = 3  # times in a row, 0.5 ms apart, that every thread must be seen waiting
 _sleep = time.sleep  # ours, before the student's is counted
 _allocate_lock = threading.Lock  # the real one, before a race check replaces it
@@ -311,15 +315,21 @@ def report_input(path: str, events: Events) -> None:
     builtins.input = waiting_input
 
 
+def student_frame(frame, path: str):
+    """The student's innermost frame from `frame` outwards, or None."""
+    while frame is not None and os.path.abspath(frame.f_code.co_filename) != path:
+        frame = frame.f_back
+    return frame
+
+
 def caller_place(frame, path: str) -> dict:
     """The student's innermost frame from `frame` outwards: its line and code."""
-    while frame is not None:
-        if os.path.abspath(frame.f_code.co_filename) == path:
-            lines = _source_lines(path)
-            code = lines[frame.f_lineno - 1].strip() if frame.f_lineno <= len(lines) else ""
-            return {"line": frame.f_lineno, "code": code}
-        frame = frame.f_back
-    return {}
+    frame = student_frame(frame, path)
+    if frame is None:
+        return {}
+    lines = _source_lines(path)
+    code = lines[frame.f_lineno - 1].strip() if frame.f_lineno <= len(lines) else ""
+    return {"line": frame.f_lineno, "code": code}
 
 
 # -- quiet: every thread of the server waits for input (serve mode) ------------------------------
@@ -331,16 +341,24 @@ class Waits:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.count = 0
+        self.inside: dict[int, str] = {}  # thread ident -> the waiting call it is in
 
     def counted(self, call):
+        name = call.__name__.lstrip("_")
+
         def waiting(*args, **kwargs):
+            me = threading.get_ident()
             with self.lock:
                 self.count += 1
+                outer = self.inside.get(me)
+                self.inside[me] = outer or name  # Event.wait is a Condition.wait inside
             try:
                 return call(*args, **kwargs)
             finally:
                 with self.lock:
                     self.count -= 1
+                    if outer is None:
+                        del self.inside[me]
 
         return waiting
 
@@ -364,10 +382,11 @@ class Waits:
 WAITS = Waits()
 
 
-def answer_quiet_questions(events: Events, close_listener=None) -> None:
+def answer_quiet_questions(events: Events, path: str, close_listener=None) -> None:
     """Each "?" the grader writes on the events channel (a socket) asks: is the server quiet?
-    The answer comes within QUIET_WITHIN s. An "x" closes the listener serve() was given, as
-    its owner would to stop it (step 06). Runs on the host's main thread, forever."""
+    The answer comes within QUIET_WITHIN s. A "w" asks where the student's threads are. An
+    "x" closes the listener serve() was given, as its owner would to stop it (step 06). Runs
+    on the host's main thread, forever."""
     fd = events.stream.fileno()
     if not stat.S_ISSOCK(os.fstat(fd).st_mode):
         while True:  # a pipe (Windows): no questions
@@ -382,6 +401,8 @@ def answer_quiet_questions(events: Events, close_listener=None) -> None:
                 _sleep(3600)
         if b"x" in asked and close_listener is not None:
             close_listener()
+        if b"w" in asked:
+            events.send("where", threads=where_threads(path))
         if b"?" not in asked:
             continue
         deadline = time.monotonic() + QUIET_WITHIN
@@ -393,6 +414,50 @@ def answer_quiet_questions(events: Events, close_listener=None) -> None:
 
 
 # -- where the student's code is --------------------------------------------------------------
+def where_threads(path: str) -> list:
+    """Where each of the student's threads is now: its innermost line of the student's file,
+    the waiting call it is in ("" for none: running, or blocked in a lock or a send), and
+    whether that frame has a client's socket at hand (a sleep there holds the client up; a
+    main thread that sleeps to stay alive holds up no one)."""
+    frames = sys._current_frames()
+    places, size = [], 0
+    for thread in threading.enumerate():
+        if thread.ident == threading.get_ident() or thread.ident not in frames:
+            continue  # the thread that answers, not the student's
+        frame = student_frame(frames[thread.ident], path)
+        if frame is None:
+            continue
+        place = {**caller_place(frame, path), "thread": thread.ident,
+                 "call": WAITS.inside.get(thread.ident or -1, ""), "client": _has_client(frame)}
+        place["code"] = place["code"][:MAX_CODE]
+        size += len(json.dumps(place))
+        if len(places) == MAX_PLACES or size > PLACES_SIZE:
+            break
+        places.append(place)
+    return places
+
+
+def _has_client(frame) -> bool:
+    """A connected socket among the frame's names, or among the attributes of what they name
+    (a Client object, `self`)."""
+    try:
+        values = list(dict(frame.f_locals).values())[:200]
+        for value in values[:]:
+            if not isinstance(value, (socket.socket, type, types.ModuleType)) and hasattr(
+                    value, "__dict__"):
+                values += list(vars(value).values())[:50]
+    except Exception:  # the student's objects may do anything when looked at
+        return False
+    for value in values:
+        if isinstance(value, socket.socket):
+            try:
+                value.getpeername()
+                return True
+            except OSError:
+                continue
+    return False
+
+
 def frames_of(tb, path: str) -> list:
     """The frames of a traceback in the student's folder, innermost last."""
     folder = os.path.dirname(path)
@@ -629,7 +694,7 @@ def serve_forever(module, path: str, events: Events, race: dict) -> None:
 
     threading.Thread(target=run, daemon=True, name="serve").start()
     events.send("ready", port=listener.getsockname()[1])
-    answer_quiet_questions(events, close_listener)  # until the grader ends this process
+    answer_quiet_questions(events, path, close_listener)  # until the grader ends this process
 
 
 def fork_server(events: Events):
@@ -759,7 +824,7 @@ def run_server_program(path: str, events: Events, race: dict) -> None:
     """`python FILE` with an empty stdin; the grader takes the first listen() as ready, and
     this process's questions are answered on a thread of their own."""
     report_thread_crashes(path, events, race)
-    threading.Thread(target=answer_quiet_questions, args=(events,), daemon=True,
+    threading.Thread(target=answer_quiet_questions, args=(events, path), daemon=True,
                      name="host-questions").start()
     run_program(path, [], events, server=True)
 

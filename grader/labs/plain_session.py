@@ -13,6 +13,7 @@ from ..i18n import _
 from .driver import WAIT, CheckFailed, cut, reset, shorten
 from .patience import Deadline
 from .server_host import ServerHost
+from .standstill import standstill
 
 GREETING = 1.0  # how long a newcomer waits for the server to ask for something
 PAUSE = 0.1  # nothing more for this long: the server has said all it says for now
@@ -173,6 +174,10 @@ class PlainSession:
                             shorten(who.heard) if who.heard else _("nothing")))
         for crash in list(dict.fromkeys(self.host.crashes))[:2]:
             details.append((_("meanwhile:"), cut(crash, 200)))
+        stood = standstill(self.host) if self.host.alive() else None
+        if stood:
+            details.append((_("meanwhile:"), stood[0]))
+            hint = stood[1] or hint
         ended = self.host.ended()
         if ended:
             details.insert(0, ("", message))

@@ -140,6 +140,7 @@ class ServerHost:
         self.closing = False  # the grader closed the listener: serve() may return (step 06)
         self.returned = threading.Event()  # serve() returned after that
         self.answers: queue.Queue[bool] = queue.Queue()  # to quiet() questions
+        self.places: queue.Queue[list] = queue.Queue()  # to where() questions
         try:
             self.ps: psutil.Process | None = psutil.Process(pid)
         except psutil.Error:
@@ -214,6 +215,8 @@ class ServerHost:
                 self.exit = event
             elif kind == "quiet":
                 self.answers.put(event.get("quiet") is True)
+            elif kind == "where" and isinstance(event.get("threads"), list):
+                self.places.put([place for place in event["threads"] if isinstance(place, dict)])
             elif kind == "serve_returned" and self.closing:
                 self.returned.set()
             elif kind == "serve_returned" and not self.stopping:
@@ -229,6 +232,17 @@ class ServerHost:
             return self.answers.get(timeout=within)
         except (OSError, ValueError, queue.Empty):
             return False
+
+    def where(self, within: float = QUIET_WITHIN) -> list[dict]:
+        """Where the student's threads are now, as the host says (labs/host.py where_threads);
+        [] if it cannot say (a pipe on Windows, a host that has gone)."""
+        while not self.places.empty():
+            self.places.get_nowait()  # a late answer to an earlier question
+        try:
+            os.write(self.events.stream.fileno(), b"w")
+            return self.places.get(timeout=within)
+        except (OSError, ValueError, queue.Empty):
+            return []
 
     def close_listener(self) -> None:
         """Close the listener serve() was given, from inside the host, as its owner would."""
