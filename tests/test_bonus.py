@@ -21,6 +21,11 @@ def test_the_04_solution_as_06_loses_exactly_what_06_adds(tmp_path: Path) -> Non
     lost = {name for name, status in run.statuses().items() if status != "passed"}
     assert lost == NEW_IN_06 and run.code == 1
     assert run.data["bonus_score"] == 0 and run.data["bonus_max_score"] == 20
+    # where it stalls: the send to the client that does not read, not the lock the others wait at
+    checks = {check["name"]: check for check in run.data["checks"]}
+    said = [pair["value"] for pair in checks["reader_that_never_reads_stalls_nobody"]["details"]
+            if pair["label"] == "meanwhile:"]
+    assert any("stands still at server.py line" in s and "sendall" in s for s in said), said
 
 
 def test_a_bonus_step_is_counted_apart_and_never_required(tmp_path: Path) -> None:

@@ -26,7 +26,9 @@ def standstill(host: ServerHost) -> tuple[str, str] | None:
     still = [place for place in first if _key(place) in again and _holds_up(place)]
     if not still:
         return None
-    place = next((p for p in still if p.get("call") == "sleep"), still[0])
+    # the cause before its consequences: threads held up at a lock wait for the one that
+    # holds it, often sleeping or stuck in a send to a client that does not read
+    place = min(still, key=_cause_first)
     line, code = _key(place)[1], visible(str(place.get("code", "")))
     where = _("{file} line {line}: {code}").format(file=host.file_name, line=line, code=code)
     if place.get("call") == "sleep":
@@ -49,6 +51,11 @@ def _holds_up(place: dict) -> bool:
     loop): a sleep counts when a client's socket is at hand in that frame."""
     call = place.get("call")
     return call not in WAITS_FOR_A_CLIENT and (call != "sleep" or place.get("client") is True)
+
+
+def _cause_first(place: dict) -> int:
+    code = str(place.get("code", ""))
+    return 0 if place.get("call") == "sleep" else 1 if "send" in code else 2
 
 
 def _key(place: dict) -> tuple[object, int, str]:
