@@ -83,3 +83,30 @@ def test_a_line_that_came_in_time_counts_though_the_checker_ran_late() -> None:
         assert ours.gettimeout() != 0  # still blocking: a later sendall() must not fail
         theirs.close()
         assert client.read_line(within=0) is None and client.closed_by_server
+
+
+def test_only_a_wait_in_vain_asks_where_the_server_stands_still() -> None:
+    """A line that never came (or a connection left open) is worth a look at what holds the
+    server up; a wrong line is not: its own hint is the right one."""
+    import socket
+
+    from grader.labs.driver import CheckFailed, Client
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        ours = socket.create_connection(listener.getsockname(), timeout=1)
+        theirs, _address = listener.accept()
+    with ours, theirs:
+        client = Client("alice", ours)
+        waits = []
+        for sent in (b"", b"goodbye\n", b"half a li"):
+            theirs.sendall(sent) if sent else None
+            try:
+                client.expect("hello", within=0.1)
+            except CheckFailed as failure:
+                waits.append(failure.waited)
+            client.buffer, client.unread = b"", []
+        try:
+            client.expect_closed(within=0.1)
+        except CheckFailed as failure:
+            waits.append(failure.waited)
+        assert waits == [True, False, False, True]

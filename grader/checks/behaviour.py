@@ -27,7 +27,7 @@ def reaches_the_others(plain: PlainSession) -> None:
         if not other.hears(text):
             raise plain.fails(_("{who} did not get {text}, which ann sent").format(
                 who=other.name, text=shorten(text)),
-                _("send each line to every other client."), other)
+                _("send each line to every other client."), other, waited=True)
 
 
 @check("04", points=0, behaviour=True, after="reaches_the_others")
@@ -54,7 +54,7 @@ def still_relays_after_a_client_vanished(plain: PlainSession) -> None:
             raise plain.fails(_("after dan vanished, bob did not get {text}").format(
                 text=shorten(text)),
                 _("catch OSError for each client inside the broadcast loop, so one dead "
-                  "socket cannot stop the others."), bob)
+                  "socket cannot stop the others."), bob, waited=True)
 
 
 @check("04", points=0, behaviour=True, after="reaches_the_others", timeout=15)
@@ -84,7 +84,8 @@ def nobody_waits_for_a_silent_client(plain: PlainSession) -> None:
     if not bob.hears(text):
         raise plain.fails(_("while mal said nothing, bob did not get {text} from ann").format(
             text=shorten(text)),
-            _("ask for the name in the client's own thread, not in the accept loop."), bob)
+            _("ask for the name in the client's own thread, not in the accept loop."), bob,
+            waited=True)
 
 
 @check("04", points=0, behaviour=True, after="reaches_the_others", timeout=25)

@@ -85,7 +85,7 @@ def drops_a_client_that_never_reads(server: Session) -> None:
             [(_("bob expected:"), shorten(protocol.left("sloth"))),
              (_("bob received:"), _("nothing of it within {s:g} s").format(s=WAIT))],
             _("bound each client's queue; when it is full, close that client and tell the "
-              "others it left."))
+              "others it left."), waited=True)
     grown = server.memory() - before
     if grown > MEMORY_GROWTH:
         raise CheckFailed(
@@ -108,7 +108,7 @@ def ends_when_the_listener_closes(server: Session) -> None:
                 s=RETURN_WITHIN),
             [(_("threads:"), _("{n} still running").format(n=server.thread_count()))],
             _("when accept() raises OSError, the listener is closed: close every client, "
-              "join their threads, and return."))
+              "join their threads, and return."), waited=True)
     for client in (alice, bob, mallory):
         client.expect_closed(hint=_("before serve() returns, close every client's "
                                     "connection."))
@@ -164,7 +164,8 @@ def _flood(server: Session) -> Client:
              (_("ann sent:"), _("all of it") if sent.is_set() else
               _("not all: your server stopped reading her"))],
             _("one client that does not read must not stall the others: give each client "
-              "its own queue and a writer thread, so a broadcast never waits on a socket."))
+              "its own queue and a writer thread, so a broadcast never waits on a socket."),
+            waited=True)
     return bob
 
 

@@ -242,7 +242,7 @@ class Session:
             failure.details.append((_("meanwhile:"), _(
                 "your server is using a whole CPU core: it is stuck computing (a loop that never "
                 "ends, or a regular expression that backtracks)")))
-        elif self.host.alive():
+        elif failure.waited and self.host.alive():
             stood = standstill(self.host)
             if stood:
                 failure.details.append((_("meanwhile:"), stood[0]))

@@ -59,13 +59,17 @@ def _shown(expected: Expected) -> str:
 
 
 class CheckFailed(AssertionError):
-    """A check's verdict: a one-line message, (label, value) details, and a hint."""
+    """A check's verdict: a one-line message, (label, value) details, and a hint. `waited`: the
+    server did not do what it should in time (a line that never came, a connection left open),
+    so what holds it up is worth a look."""
 
-    def __init__(self, message: str, details: Iterable[tuple[str, str]] = (), hint: str = ""):
+    def __init__(self, message: str, details: Iterable[tuple[str, str]] = (), hint: str = "",
+                 waited: bool = False):
         super().__init__(message)
         self.message = message
         self.details = list(details)
         self.hint = hint
+        self.waited = waited
 
 
 def shorten(value: str | bytes, limit: int = MAX_SHOWN) -> str:
@@ -214,7 +218,7 @@ class Client:
                     _("{who} did not receive the expected line").format(who=self.name),
                     [(_("{who} expected:").format(who=self.name), _shown(line)),
                      (_("{who} received:").format(who=self.name), received)],
-                    hint,
+                    hint, waited=not aside and not self.buffer and not self.closed_by_server,
                 )
             found.append(got)
         return found
@@ -300,7 +304,7 @@ class Client:
             [(_("{who} expected:").format(who=self.name),
               _("the connection closed within {s:g} s").format(s=within)),
              (_("{who} received:").format(who=self.name), self._describe(None, within))],
-            hint,
+            hint, waited=True,
         )
 
     def _describe(self, got: str | None, within: float) -> str:

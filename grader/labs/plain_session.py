@@ -167,14 +167,16 @@ class PlainSession:
                 return
         self.silent_joins = True
 
-    def fails(self, message: str, hint: str, who: PlainClient | None = None) -> CheckFailed:
+    def fails(self, message: str, hint: str, who: PlainClient | None = None,
+              waited: bool = False) -> CheckFailed:
+        """A failure; `waited`: something did not arrive in time (see where the server is)."""
         details = []
         if who is not None:
             details.append((_("{who} received:").format(who=who.name),
                             shorten(who.heard) if who.heard else _("nothing")))
         for crash in list(dict.fromkeys(self.host.crashes))[:2]:
             details.append((_("meanwhile:"), cut(crash, 200)))
-        stood = standstill(self.host) if self.host.alive() else None
+        stood = standstill(self.host) if waited and self.host.alive() else None
         if stood:
             details.append((_("meanwhile:"), stood[0]))
             hint = stood[1] or hint
@@ -182,7 +184,7 @@ class PlainSession:
         if ended:
             details.insert(0, ("", message))
             message = ended
-        return CheckFailed(message, details, hint)
+        return CheckFailed(message, details, hint, waited)
 
     def cpu_seconds(self, seconds: float) -> float:
         return self.host.cpu_seconds(seconds)
