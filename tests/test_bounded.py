@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 from conftest import grader
+
+from grader.labs.server_host import ServerHost
 
 BOUNDED = Path(__file__).with_name("fixtures") / "bounded"
 
@@ -70,6 +73,27 @@ def test_crashing_thread_is_shown_with_the_students_line(tmp_path: Path) -> None
     check = next(c for c in run.data["checks"] if c["name"] == "asks_again_after_blank_name")
     meanwhile = [d["value"] for d in check["details"] if d["label"] == "meanwhile:"]
     assert meanwhile and "server.py:" in meanwhile[0] and "ZeroDivisionError" in meanwhile[0]
+
+
+class _Told:
+    """What a host said, in the order a busy machine may deliver it."""
+
+    def __init__(self, *events: dict) -> None:
+        self.events = iter(events)
+
+    def next(self, deadline: float) -> dict | None:
+        return next(self.events, None)
+
+
+def test_a_crash_reported_before_the_host_is_ready_is_kept(tmp_path: Path) -> None:
+    """serve() runs as soon as its thread starts: its crash may come before "ready" (a CI run
+    lost it and showed 'nothing within 1 s' with no cause)."""
+    crash = {"e": "serve_crash", "error": "RuntimeError: early",
+             "frames": [{"file": "server.py", "line": 2, "function": "serve", "code": "raise"}]}
+    host = ServerHost(os.getpid(), _Told(crash, {"e": "ready", "port": 1}),  # type: ignore[arg-type]
+                      tmp_path / "out", "server.py")
+    host.wait_ready(1)
+    assert host.crashes and "RuntimeError: early" in host.crashes[0]
 
 
 def test_non_daemon_threads_do_not_keep_the_grader_alive(tmp_path: Path) -> None:

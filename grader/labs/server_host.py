@@ -160,6 +160,7 @@ class ServerHost:
                 return
             if event["e"] == "closed":
                 raise Unusable(ended_early(self.last_output()))
+            self._note(event)  # serve() may crash before the host says it is ready
             if self.mode == "auto":
                 as_program(event, self.has_serve)
             problem = import_problem(event, self.file_name)
@@ -189,6 +190,7 @@ class ServerHost:
             if kind == "bind":
                 self.asked = event
                 continue
+            self._note(event)  # a thread may crash before the program listens
             if kind == "closed":
                 raise Unusable(program_problem(seen, self.file_name, within,
                                                self.last_output(3) or _("it printed nothing")))
@@ -201,26 +203,30 @@ class ServerHost:
             event = self.events.next(time.monotonic() + 3600)
             if event is None or event["e"] == "closed":
                 return
-            kind = event["e"]
-            if kind == "spin":
-                self.spinning = True
-            elif kind in ("serve_crash", "thread_crash", "main_crash") and not self.stopping:
-                where = describe_error(event)
-                self.crashes.append(_("serve() stopped: {where}").format(where=where)
-                                    if kind == "serve_crash" else
-                                    _("your server's main thread stopped: {where}").format(
-                                        where=where) if kind == "main_crash" else
-                                    _("a thread of yours crashed: {where}").format(where=where))
-            elif kind == "exit":
-                self.exit = event
-            elif kind == "quiet":
-                self.answers.put(event.get("quiet") is True)
-            elif kind == "where" and isinstance(event.get("threads"), list):
-                self.places.put([place for place in event["threads"] if isinstance(place, dict)])
-            elif kind == "serve_returned" and self.closing:
-                self.returned.set()
-            elif kind == "serve_returned" and not self.stopping:
-                self.crashes.append(_("serve() returned; it should serve forever"))
+            self._note(event)
+
+    def _note(self, event: dict) -> None:
+        """Take in what the host says while the checks run (or, before, what it said early)."""
+        kind = event["e"]
+        if kind == "spin":
+            self.spinning = True
+        elif kind in ("serve_crash", "thread_crash", "main_crash") and not self.stopping:
+            where = describe_error(event)
+            self.crashes.append(_("serve() stopped: {where}").format(where=where)
+                                if kind == "serve_crash" else
+                                _("your server's main thread stopped: {where}").format(
+                                    where=where) if kind == "main_crash" else
+                                _("a thread of yours crashed: {where}").format(where=where))
+        elif kind == "exit":
+            self.exit = event
+        elif kind == "quiet":
+            self.answers.put(event.get("quiet") is True)
+        elif kind == "where" and isinstance(event.get("threads"), list):
+            self.places.put([place for place in event["threads"] if isinstance(place, dict)])
+        elif kind == "serve_returned" and self.closing:
+            self.returned.set()
+        elif kind == "serve_returned" and not self.stopping:
+            self.crashes.append(_("serve() returned; it should serve forever"))
 
     def quiet(self, within: float = QUIET_WITHIN) -> bool:
         """Wait until every thread of the server waits for input (it has done all it was
