@@ -65,3 +65,53 @@ def test_quiet_until_a_thread_computes(how: str, tmp_path: Path) -> None:
             host.close()
     finally:
         code.close()
+
+
+POLLER = '''
+import select, socket
+
+def serve(listener):
+    poller = select.{kind}()
+    poller.register(listener.fileno(), select.{flag})
+    clients = {{}}
+    while True:
+        for fd, _ in poller.poll({timeout}):
+            if fd == listener.fileno():
+                conn, _ = listener.accept()
+                clients[conn.fileno()] = conn
+                poller.register(conn.fileno(), select.{flag})
+            else:
+                data = clients[fd].recv(100)
+                if data:
+                    clients[fd].sendall(data)
+                else:
+                    poller.unregister(fd)
+                    clients.pop(fd).close()
+'''
+
+
+@pytest.mark.skipif(not hasattr(__import__("select"), "epoll"), reason="Linux: poll and epoll")
+@pytest.mark.parametrize("kind, flag, timeout", [("poll", "POLLIN", "None"),
+                                                  ("epoll", "EPOLLIN", "-1")])
+def test_a_server_waiting_in_poll_is_quiet_and_not_standing_still(
+        kind: str, flag: str, timeout: str, tmp_path: Path) -> None:
+    """select.poll() and select.epoll() wait for clients as select() does: a server built on
+    them is quiet when idle, and no standstill is blamed on its poll() line."""
+    from grader.labs.standstill import standstill
+
+    (tmp_path / "server.py").write_text(POLLER.format(kind=kind, flag=flag, timeout=timeout))
+    code = StudentServer(tmp_path / "server.py")
+    try:
+        assert code.prepare() == ""
+        host = code.start()
+        try:
+            with socket.create_connection(host.address, timeout=2) as client:
+                client.sendall(b"hello")
+                assert client.recv(100) == b"hello"
+                assert host.quiet()
+                assert [place["call"] for place in host.where()] == ["poll"]
+                assert standstill(host) is None
+        finally:
+            host.close()
+    finally:
+        code.close()

@@ -349,18 +349,45 @@ class Waits:
         def waiting(*args, **kwargs):
             me = threading.get_ident()
             with self.lock:
-                self.count += 1
                 outer = self.inside.get(me)
-                self.inside[me] = outer or name  # Event.wait is a Condition.wait inside
+                if outer is None:  # a wait inside a wait (a selector's poll()) counts once
+                    self.count += 1
+                    self.inside[me] = name
             try:
                 return call(*args, **kwargs)
             finally:
-                with self.lock:
-                    self.count -= 1
-                    if outer is None:
+                if outer is None:
+                    with self.lock:
+                        self.count -= 1
                         del self.inside[me]
 
         return waiting
+
+    def _counted_poller(self, factory):
+        waits = self
+
+        class Poller:
+            """What select.poll() (epoll(), ...) gives, with its waits counted."""
+
+            def __init__(self, *args, **kwargs) -> None:
+                self._inner = factory(*args, **kwargs)
+                for name in ("poll", "control"):
+                    if hasattr(self._inner, name):
+                        setattr(self, name, waits.counted(getattr(self._inner, name)))
+
+            def __getattr__(self, name: str):
+                if name == "_inner":
+                    raise AttributeError(name)
+                return getattr(self._inner, name)
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc) -> None:
+                self._inner.close()
+
+        Poller.__name__ = Poller.__qualname__ = factory.__name__
+        return Poller
 
     def quiet(self) -> bool:
         return self.count >= threading.active_count() - 1  # all but the host's main thread
@@ -369,6 +396,10 @@ class Waits:
         for name in ("recv", "recv_into", "recvfrom", "recvfrom_into", "_accept"):
             setattr(socket.socket, name, self.counted(getattr(socket.socket, name)))
         select.select = self.counted(select.select)
+        for name in ("poll", "epoll", "devpoll", "kqueue"):  # objects whose poll() waits
+            factory = getattr(select, name, None)
+            if factory is not None:
+                setattr(select, name, self._counted_poller(factory))
         for name in ("SelectSelector", "PollSelector", "EpollSelector", "KqueueSelector",
                      "DevpollSelector"):
             kind = getattr(selectors, name, None)

@@ -11,8 +11,9 @@ from ..safe_text import visible
 from .server_host import ServerHost
 
 LOOK_AGAIN = 0.05  # s between the two looks: a thread at the same line both times stands still
+# as labs/host.py Waits counts them: the usual place
 WAITS_FOR_A_CLIENT = ("recv", "recv_into", "recvfrom", "recvfrom_into", "accept", "select",
-                      "wait", "join")  # as labs/host.py Waits counts them: the usual place
+                      "poll", "control", "wait", "join")
 
 
 def standstill(host: ServerHost) -> tuple[str, str] | None:
