@@ -12,6 +12,8 @@ from ..labs.reference_server import ReferenceServer
 from ..protocol import ENCODING, NEWLINE, joined, left, message
 from .registry import check
 
+IDLE = 1.0  # s the user types nothing: the client waits in input(), and must still print
+
 # The checks judge what the client prints on its own merits; only prints_what_arrives asks that
 # it shows at once (a client that forgets flush=True loses that check, not all of them).
 
@@ -37,7 +39,7 @@ def prints_while_waiting_for_input(lab: ClientLab) -> None:
     lab.type("alice")
     server.expect("alice")
     server.send(joined("bob"))
-    time.sleep(0.2)
+    time.sleep(IDLE)  # a client that reads the socket a moment after each typed line misses it
     server.send(message("bob", "anyone here?"))
     lab.expect_lines(joined("bob"), message("bob", "anyone here?"),
                      hint=_("input() blocks: receive and print in a second thread."))
@@ -116,11 +118,17 @@ def exits_after_leave(lab: ClientLab) -> None:
 def exits_when_server_closes(lab: ClientLab) -> None:
     """says so and exits when the server closes the connection"""
     server = lab.accept()  # which greets the client with the prompt
+    lab.wait_printed(protocol.PROMPT)
+    time.sleep(IDLE / 2)
     server.close()  # while the client waits for input
     lab.expect_more_output(besides=(protocol.PROMPT,),
-                           hint=_("when recv() returns b'', print that the server has gone."))
-    lab.expect_exit(hint=_("the receiving thread must end the whole program, even while "
-                           "input() waits: make the input thread a daemon."))
+                           hint=_("a thread must wait in recv() all the time, also while "
+                                  "input() waits: when recv() returns b'', print that the "
+                                  "server has gone."))
+    lab.expect_exit(hint=_("end the whole program once the server has gone, even while "
+                           "input() waits: read input in a daemon thread, and let the "
+                           "receiving thread tell the main one to return (set the Event it "
+                           "waits on)."))
 
 
 @check("05", points=1, after="connects")
