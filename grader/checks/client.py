@@ -119,8 +119,8 @@ def exits_when_server_closes(lab: ClientLab) -> None:
     """says so and exits when the server closes the connection"""
     server = lab.accept()  # which greets the client with the prompt
     lab.wait_printed(protocol.PROMPT)
-    time.sleep(IDLE / 2)
-    server.close()  # while the client waits for input
+    time.sleep(IDLE)
+    server.close()  # while the client waits for input, not in the moment after its start
     lab.expect_more_output(besides=(protocol.PROMPT,),
                            hint=_("a thread must wait in recv() all the time, also while "
                                   "input() waits: when recv() returns b'', print that the "
