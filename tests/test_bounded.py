@@ -100,3 +100,16 @@ def test_non_daemon_threads_do_not_keep_the_grader_alive(tmp_path: Path) -> None
     run = grade("non_daemon_threads", "01", tmp_path)
     assert run.data["score"] == 10
     assert run.seconds < 30
+
+
+def test_untrusted_output_is_read_in_bounded_lines() -> None:
+    """A line longer than the limit costs no more memory than the limit; the last words of a
+    program, without a newline, are kept."""
+    import io
+
+    from grader.labs.server_host import bounded_lines
+
+    said = b"a" * 3000 + b"\nshort\n" + b"b" * 1000 + b"\nlast words"
+    assert list(bounded_lines(io.BytesIO(said), 1000)) == [b"short\n", b"last words"]
+    assert list(bounded_lines(io.BytesIO(said), 1000, cut=True)) == [
+        b"a" * 1000, b"short\n", b"b" * 1000, b"last words"]

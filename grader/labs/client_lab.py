@@ -37,8 +37,9 @@ class ServerPeer(Client):
         return line
 
 
-MAX_PRINTED = 1 << 20  # a printed line longer than this is dropped
+MAX_PRINTED = 1 << 20  # a printed line longer than this is cut to it
 MAX_LINES = 10_000  # lines kept of what the client prints
+MAX_KEPT = 16 << 20  # bytes kept of what it prints, in all
 EXIT_WAIT = 2.0  # PROTOCOL.md: the client exits within 2 s (after leave, or the server's close)
 
 
@@ -247,9 +248,12 @@ class ClientLab:
     def _pump_output(self) -> None:
         assert self.process and self.process.stdout
         try:
-            for raw in bounded_lines(self.process.stdout, MAX_PRINTED):
+            kept = 0
+            for raw in bounded_lines(self.process.stdout, MAX_PRINTED, cut=True):
                 line = raw.decode("utf-8", errors="backslashreplace").rstrip("\r\n")
-                if len(self.output) < MAX_LINES:  # a client printing forever fills no memory
+                kept += len(raw)
+                if len(self.output) < MAX_LINES and kept < MAX_KEPT:  # a client printing
+                    # forever fills no memory
                     with self.output_changed:
                         self.output.append(line)
                         self.raw_output.append(raw.rstrip(b"\r\n"))
@@ -264,8 +268,10 @@ class ClientLab:
 
     def _pump_errors(self) -> None:
         assert self.process and self.process.stderr
+        kept = 0
         for raw in bounded_lines(self.process.stderr, MAX_PRINTED):
-            if len(self.errors) < MAX_LINES:
+            kept += len(raw)
+            if len(self.errors) < MAX_LINES and kept < MAX_KEPT:
                 self.errors.append(raw.decode("utf-8", errors="backslashreplace").rstrip())
 
     def crash_summary(self) -> str:

@@ -65,16 +65,19 @@ def _text(value: object, limit: int = 300) -> str:
     return text[:limit]
 
 
-def bounded_lines(stream: IO[bytes], limit: int) -> Iterator[bytes]:
-    """The lines of an untrusted stream; a line longer than `limit` is dropped whole, so that
-    no amount of output without a newline can fill our memory."""
+def bounded_lines(stream: IO[bytes], limit: int, cut: bool = False) -> Iterator[bytes]:
+    """The lines of an untrusted stream, the last one also without its newline; a line longer
+    than `limit` is dropped whole (`cut`: its first `limit` bytes stand for it), so that no
+    amount of output without a newline can fill our memory."""
     while True:
         raw = stream.readline(limit)
         if not raw:
             return
-        if raw.endswith(b"\n"):
+        if raw.endswith(b"\n") or len(raw) < limit:  # a line, or the last words before the end
             yield raw
             continue
+        if cut:
+            yield raw
         while raw and not raw.endswith(b"\n"):  # the rest of the long line
             raw = stream.readline(limit)
 
