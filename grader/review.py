@@ -130,3 +130,32 @@ def defines(source: str, name: str) -> bool:
         return False
     return any(isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name
                for node in tree.body)
+
+
+LINE_READING = {"readline", "readlines", "makefile", "splitlines"}
+NEWLINE_SEARCH = {"split", "rsplit", "find", "rfind", "index", "rindex", "partition",
+                  "rpartition", "count", "endswith"}
+
+
+def reads_lines(source: str) -> bool:
+    """Does the code look for a newline in what it receives (a split on "\\n", a readline)?
+    A server whose prompt has no "\\n" then still reads lines: our clients end theirs with
+    it. One that never does takes each recv() as a message, as the assignment's sample."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return False
+
+    def newline(node: ast.AST) -> bool:
+        return isinstance(node, ast.Constant) and node.value in ("\n", b"\n")
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in LINE_READING:
+            return True
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in NEWLINE_SEARCH and any(map(newline, node.args))):
+            return True
+        if (isinstance(node, ast.Compare) and newline(node.left)
+                and isinstance(node.ops[0], (ast.In, ast.NotIn))):
+            return True
+    return False

@@ -31,8 +31,9 @@ class Session:
 
     def __init__(self, host: ServerHost, wire: dict | None = None):
         self.host = host
-        # What this step's server was seen to do, shared by its checks: "unframed" when its
-        # prompt came without "\n" (then every client of ours reads and sends unframed).
+        # What this step's server was seen to do, shared by its checks: when its prompt came
+        # without "\n", "bare_prompt" if it reads lines (then the prompt is a line as it is),
+        # else "unframed" (then every client of ours reads and sends unframed).
         self.wire = wire if wire is not None else {}
         self.clients: list[Client] = []
         self.address = host.address
@@ -53,6 +54,7 @@ class Session:
             raise CheckFailed(_("{who} could not connect to your server").format(who=name),
                               [("", str(error))]) from None
         client.unframed = self.wire.get("unframed", False) and not framed
+        client.bare_is_line = self.wire.get("bare_prompt", False) and not framed
         self.clients.append(client)
         return client
 
@@ -80,10 +82,15 @@ class Session:
             raise
         if first:
             self.wire.setdefault("prompt", True)
-        if client.saw_bare:  # ends_lines_with_newline judges it; the others go on unframed
-            self.wire["unframed"] = True
-            for one in self.clients:
-                one.unframed = True
+        if client.saw_bare:  # ends_lines_with_newline judges it; the others go on as follows
+            if self.wire.get("reads_lines"):  # only its prompt lacks "\n": it is a line as is
+                self.wire["bare_prompt"] = True
+                for one in self.clients:
+                    one.bare_is_line = True
+            else:  # a recv() is a message to it, as in the assignment's sample: pauses frame
+                self.wire["unframed"] = True
+                for one in self.clients:
+                    one.unframed = True
         return client
 
     def _waits_for_a_name(self, name: str, who: str, threads: int) -> str:

@@ -116,6 +116,7 @@ class Client:
         self.unframed = False
         self.bare = b""  # a line that may come without "\n" (the prompt): see _read_new
         self.saw_bare = False  # it did
+        self.bare_is_line = False  # this server's prompt is known to come without "\n"
 
     @classmethod
     def connect(cls, name: str, address: tuple[str, int]) -> Client:
@@ -156,7 +157,7 @@ class Client:
         """The next line from the socket (not from those set aside)."""
         deadline = within if isinstance(within, Deadline) else Deadline(within)
         looked = False
-        while b"\n" not in self.buffer:
+        while b"\n" not in self.buffer and not self._bare_first():
             if self.closed_by_server:
                 return None
             remaining = deadline.left()
@@ -186,10 +187,16 @@ class Client:
                 self.closed_by_server = True
                 return None
             self.buffer += data
-        raw, self.buffer = self.buffer.split(b"\n", 1)
+        if self._bare_first():  # what follows it may have come in the same recv()
+            raw, self.buffer = self.bare, self.buffer[len(self.bare):].lstrip(b" \t")
+        else:
+            raw, self.buffer = self.buffer.split(b"\n", 1)
         line = raw.decode(ENCODING, errors="backslashreplace")
         self.received.append(line)
         return line
+
+    def _bare_first(self) -> bool:
+        return self.bare_is_line and bool(self.bare) and self.buffer.startswith(self.bare)
 
     def expect(self, *lines: Expected, within: float = WAIT, hint: str = "",
                ordered: bool = False) -> list[str]:

@@ -28,7 +28,7 @@ import psutil
 
 from .. import processes
 from ..i18n import _
-from ..review import Unusable, accept_place, defines, read_source
+from ..review import Unusable, accept_place, defines, read_source, reads_lines
 from . import launcher, patience
 
 IMPORT_DEADLINE = 2.0  # seconds an import may take before we call it "runs at import"
@@ -494,11 +494,13 @@ class StudentServer:
         self.scratch = Path(tempfile.mkdtemp(prefix="grader-host-"))
         self.problem = ""
         self.notes: list[str] = []  # said once for the step, e.g. that it ran as a program
-        self.wire: dict = {}  # what its checks learned of how it speaks (chat_session.Session)
         try:
             self.source = read_source(self.file)
         except Unusable:
             self.source = ""  # review() has said why, before any host starts
+        # what its checks learned of how it speaks (chat_session.Session), and one thing its
+        # code tells: whether it reads what it receives line by line
+        self.wire: dict = {"reads_lines": reads_lines(self.source)}
         self.has_serve = defines(self.source, "serve")
         self.zygote: launcher.Zygote | None = None
         self.zygote_output = Path()
