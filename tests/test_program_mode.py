@@ -68,6 +68,8 @@ SEED_STYLE_LOSES = {
     "silent_client_blocks_nobody", "uses_threads",
     # the name is read once
     "asks_again_after_blank_name",
+    # each message is strip()ped before it is relayed
+    "relays_text_as_sent",
 }
 
 

@@ -83,7 +83,7 @@ def tells_first_who_joined(server: Session) -> None:
                      hint=_("tell everyone already in the chat who joined."))
 
 
-@check("04", points=2, after="asks_for_name")
+@check("04", points=1, after="asks_for_name")
 def tells_others_who_joined(server: Session) -> None:
     """tells the others when someone joins"""
     alice, bob = server.join("alice", "bob")
@@ -136,6 +136,17 @@ def prefixes_sender_name(server: Session) -> None:
     alice, bob = server.join("alice", "bob")
     alice.send("hello")
     bob.expect(message("alice", "hello"), hint=_("send NAME: TEXT, with the sender's name."))
+
+
+@check("04", points=1, after="relays_to_others")
+def relays_text_as_sent(server: Session) -> None:
+    """relays the text as sent, the spaces around it too"""
+    alice, bob = server.join("alice", "bob")
+    fmt = server.relay_format(alice, [bob])
+    text = "  two spaces before, two after  "
+    alice.send(text)
+    bob.expect(fmt("alice", text), hint=_("strip() the line only to test it (blank? leave?): "
+                                          "relay it as it came, its line ending removed."))
 
 
 @check("03", points=2, after="relays_both_ways")
@@ -378,6 +389,23 @@ def next_pair_can_chat(server: Session) -> None:
                                                "welcome the next two clients."))
 
 
+# Not in step 06, whose names are unique (fast_chat.py).
+@check("04", points=1, after=("relays_to_others", "tells_others_who_left"))
+def same_name_twice(server: Session) -> None:
+    """lets two clients share a name, each a member of its own"""
+    hint = _("names may repeat: keep the members by connection (a list, or a dict keyed by "
+             "socket), not in a dict keyed by name.")
+    carol, ann = server.join("carol", "ann")
+    (other_ann,) = server.join("ann", members=[carol, ann])
+    carol.send("hello, both of you")
+    for each in (ann, other_ann):
+        each.expect(relayed("carol", "hello, both of you"), hint=hint)
+    ann.send(protocol.LEAVE)
+    carol.expect(left("ann"), hint=hint)
+    carol.send("still there?")
+    other_ann.expect(relayed("carol", "still there?"), hint=hint)
+
+
 # -- clients that fail, stay silent or come in crowds ---------------------------------------------
 
 
@@ -440,7 +468,7 @@ def silent_client_blocks_nobody(server: Session) -> None:
                                               "not in the accept loop."))
 
 
-@check("04", points=2, after=("relays_to_others", "two_lines_in_one_recv"))
+@check("04", points=1, after=("relays_to_others", "two_lines_in_one_recv"))
 def keeps_order(server: Session) -> None:
     """delivers each sender's lines in order, its join notice first"""
     alice, bob, carol = server.join("alice", "bob", "carol")

@@ -194,4 +194,4 @@ def _drain(client: Client) -> list[str]:
         lines.append(line)
 
 
-inherit("06", "04")
+inherit("06", "04", but=("same_name_twice",))  # a taken name is refused here

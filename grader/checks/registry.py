@@ -62,10 +62,13 @@ def check(step: str, points: int, after: str | tuple[str, ...] = (),
     return register
 
 
-def inherit(step: str, base: str) -> None:
-    """`step` is judged on every scored check of `base` too, each worth no points there (its
-    own checks carry its points): a step that breaks its base's protocol cannot pass."""
+def inherit(step: str, base: str, but: tuple[str, ...] = ()) -> None:
+    """`step` is judged on every scored check of `base` too (`but` those its protocol
+    changes), each worth no points there (its own checks carry its points): a step that breaks
+    its base's protocol cannot pass."""
     for inherited in checks_for(base):
+        if inherited.name in but:
+            continue
         copy = replace(inherited, step=step, points=0)
         _REGISTRY.append(copy)
         inherited.function.__grader_checks__.append(copy)

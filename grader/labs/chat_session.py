@@ -206,6 +206,8 @@ class Session:
             return _("two threads changed the chat's members at once: guard every use of the "
                      "registry with one lock.")
         for client in self._named_first(named):
+            if sum(other.name == client.name for other in self.clients) > 1:
+                continue  # a namesake's lines and notices are no echo (same_name_twice)
             echoes = [line for line in client.received
                       for sent in client.sent_lines if sent.strip() and sent != protocol.LEAVE
                       and line != sent and line.endswith(sent) and client.name in line]
