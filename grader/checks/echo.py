@@ -55,7 +55,8 @@ def waits_for_whole_line(server: Session) -> None:
     ann.send_raw(b"hel")
     ann.expect_nothing(hint=_("keep the bytes in a buffer until b'\\n' arrives."))
     ann.send_raw(b"lo\n")
-    ann.expect("hello")
+    ann.expect("hello", hint=_("keep the bytes of a line in a buffer until b'\\n' arrives, "
+                               "then echo the whole line: the first part too."))
 
 
 @check("02", points=1, after="echoes_a_line")
