@@ -7,6 +7,7 @@ import time
 
 from ..i18n import _
 from ..labs.chat_session import Session
+from ..labs.driver import CheckFailed
 from ..protocol import MAX_LINE_BYTES
 from .registry import check
 
@@ -17,7 +18,16 @@ def echoes_a_line(server: Session) -> None:
     """sends a line back to the client that sent it"""
     ann = server.connect("ann")
     ann.send("hello")
-    ann.expect("hello", hint=_("recv() what the client sends and sendall() it back."))
+    try:
+        ann.expect("hello", hint=_("recv() what the client sends and sendall() it back."))
+    except CheckFailed as failure:
+        if not ann.received and not ann.closed_by_server:  # nothing yet: a line end it awaits?
+            ann.send_raw(b"\r\n")
+            if ann.wait_for("hello", within=0.5):
+                failure.hint = _("your server waited for b'\\r\\n': a line ends at b'\\n' "
+                                 "(a '\\r' before it is optional). Cut at b'\\n', then "
+                                 "remove one trailing '\\r'.")
+        raise
 
 
 @check("01", points=2, after="echoes_a_line")
