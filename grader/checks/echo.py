@@ -21,7 +21,10 @@ def echoes_a_line(server: Session) -> None:
     try:
         ann.expect("hello", hint=_("recv() what the client sends and sendall() it back."))
     except CheckFailed as failure:
-        if not ann.received and not ann.closed_by_server:  # nothing yet: a line end it awaits?
+        if ann.received:  # an answer, but not the echo
+            failure.hint = _("send back exactly the bytes that came, unchanged: your server "
+                             "answered something else.")
+        elif not ann.closed_by_server:  # nothing yet: a line end it awaits?
             ann.send_raw(b"\r\n")
             if ann.wait_for("hello", within=0.5):
                 failure.hint = _("your server waited for b'\\r\\n': a line ends at b'\\n' "
