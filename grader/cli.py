@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import locale
 import os
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -135,7 +137,23 @@ def _write(target: Path | None, text: str) -> None:
     if target is None:
         sys.stdout.write(text)
     else:
-        target.write_text(text, encoding="utf-8")
+        write_file(target, text)
+
+
+def write_file(target: Path, text: str) -> None:
+    """Write `target` whole, through a new file of ours renamed over it: what stands at that
+    path (a symlink or a pipe that student code put in a folder it can write) is replaced,
+    never followed or waited on."""
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def _json_target(value: str | None) -> Path | None:

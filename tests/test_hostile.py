@@ -559,3 +559,24 @@ def test_student_code_cannot_read_a_file_only_root_may_read(open_tmp: Path) -> N
                       encoding="utf-8")
     run = grader("--dir", str(work), "01", "--json", "-")
     assert run.data["score"] == 10, run.stdout
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX: named pipes")
+def test_the_report_replaces_what_stands_at_its_path(tmp_path: Path) -> None:
+    """Student code that can write the report's folder may put a symlink (root would write
+    through it) or a pipe (the grader would wait on it forever) at the --json path."""
+    from grader.cli import write_file
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me", encoding="utf-8")
+    link = tmp_path / "link.json"
+    link.symlink_to(victim)
+    write_file(link, "{}")
+    assert victim.read_text(encoding="utf-8") == "keep me"
+    assert not link.is_symlink() and link.read_text(encoding="utf-8") == "{}"
+    pipe = tmp_path / "pipe.json"
+    os.mkfifo(pipe)
+    write_file(pipe, "{}")  # returns: a pipe with no reader would block open() for good
+    assert pipe.read_text(encoding="utf-8") == "{}"
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "link.json", "pipe.json", "victim.txt"]
