@@ -10,6 +10,7 @@ from ..i18n import _, ngettext
 from ..safe_text import visible
 from .server_host import ServerHost
 
+ASK_WITHIN = 2.0  # s for the host's answer: asked after a failure only, on a machine maybe busy
 LOOK_AGAIN = 0.05  # s between the two looks: a thread at the same line both times stands still
 # as labs/host.py Waits counts them: the usual place
 WAITS_FOR_A_CLIENT = ("recv", "recv_into", "recvfrom", "recvfrom_into", "accept", "select",
@@ -19,11 +20,11 @@ WAITS_FOR_A_CLIENT = ("recv", "recv_into", "recvfrom", "recvfrom_into", "accept"
 def standstill(host: ServerHost) -> tuple[str, str] | None:
     """(what to show under "meanwhile:", a hint or "") for the student's threads that stood
     still, sleeping or blocked, over two looks; None if every thread waits for a client."""
-    first = host.where()
+    first = host.where(ASK_WITHIN)
     if not first:
         return None
     time.sleep(LOOK_AGAIN)
-    again = {_key(place) for place in host.where()}
+    again = {_key(place) for place in host.where(ASK_WITHIN)}
     still = [place for place in first if _key(place) in again and _holds_up(place)]
     if not still:
         return None
