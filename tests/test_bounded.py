@@ -113,3 +113,6 @@ def test_untrusted_output_is_read_in_bounded_lines() -> None:
     assert list(bounded_lines(io.BytesIO(said), 1000)) == [b"short\n", b"last words"]
     assert list(bounded_lines(io.BytesIO(said), 1000, cut=True)) == [
         b"a" * 1000, b"short\n", b"b" * 1000, b"last words"]
+    stream = io.BytesIO(said)
+    assert list(bounded_lines(stream, 1000, cut=True, total=1010)) == [b"a" * 1000, b"short\n"]
+    assert stream.read() == b""  # read to its end all the same: the writer is never blocked

@@ -248,12 +248,10 @@ class ClientLab:
     def _pump_output(self) -> None:
         assert self.process and self.process.stdout
         try:
-            kept = 0
-            for raw in bounded_lines(self.process.stdout, MAX_PRINTED, cut=True):
+            # a client printing forever fills no memory
+            for raw in bounded_lines(self.process.stdout, MAX_PRINTED, cut=True, total=MAX_KEPT):
                 line = raw.decode("utf-8", errors="backslashreplace").rstrip("\r\n")
-                kept += len(raw)
-                if len(self.output) < MAX_LINES and kept < MAX_KEPT:  # a client printing
-                    # forever fills no memory
+                if len(self.output) < MAX_LINES:
                     with self.output_changed:
                         self.output.append(line)
                         self.raw_output.append(raw.rstrip(b"\r\n"))
@@ -268,10 +266,8 @@ class ClientLab:
 
     def _pump_errors(self) -> None:
         assert self.process and self.process.stderr
-        kept = 0
-        for raw in bounded_lines(self.process.stderr, MAX_PRINTED):
-            kept += len(raw)
-            if len(self.errors) < MAX_LINES and kept < MAX_KEPT:
+        for raw in bounded_lines(self.process.stderr, MAX_PRINTED, total=MAX_KEPT):
+            if len(self.errors) < MAX_LINES:
                 self.errors.append(raw.decode("utf-8", errors="backslashreplace").rstrip())
 
     def crash_summary(self) -> str:

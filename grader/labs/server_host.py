@@ -65,19 +65,24 @@ def _text(value: object, limit: int = 300) -> str:
     return text[:limit]
 
 
-def bounded_lines(stream: IO[bytes], limit: int, cut: bool = False) -> Iterator[bytes]:
+def bounded_lines(stream: IO[bytes], limit: int, cut: bool = False,
+                  total: int | None = None) -> Iterator[bytes]:
     """The lines of an untrusted stream, the last one also without its newline; a line longer
     than `limit` is dropped whole (`cut`: its first `limit` bytes stand for it), so that no
-    amount of output without a newline can fill our memory."""
+    amount of output without a newline can fill our memory. Past `total` bytes of what is
+    yielded, the stream is still read to its end, and nothing more is yielded."""
+    given = 0
     while True:
         raw = stream.readline(limit)
         if not raw:
             return
-        if raw.endswith(b"\n") or len(raw) < limit:  # a line, or the last words before the end
-            yield raw
+        whole = raw.endswith(b"\n") or len(raw) < limit  # a line, or the last words at the end
+        if whole or cut:
+            given += len(raw)
+            if total is None or given < total:
+                yield raw
+        if whole:
             continue
-        if cut:
-            yield raw
         while raw and not raw.endswith(b"\n"):  # the rest of the long line
             raw = stream.readline(limit)
 
