@@ -328,6 +328,18 @@ def test_fork_bomb_leaves_nothing(who: str, tmp_path: Path) -> None:
     assert not leftovers("hostile-fork-bomb-7f3a " + str(copy / "01_echo"))
 
 
+def test_fork_chain_does_not_outlive_the_grader(who: str, tmp_path: Path) -> None:
+    copy = copy_of("fork_chain", tmp_path)
+    run = grade(who, "--dir", str(copy), "01", "--json", "-")
+    assert_calm(run, copy, code=0)
+    assert run.data["score"] == 10
+    heartbeat = copy / "01_echo" / "alive.txt"
+    assert heartbeat.exists(), "no link of the chain wrote alive.txt: the attack did not run"
+    then = heartbeat.stat().st_mtime_ns
+    time.sleep(0.5)  # a live chain touches it every 64 links: hundreds of times a second
+    assert heartbeat.stat().st_mtime_ns == then, "a link of the chain outlived the grader"
+
+
 def test_gil_hog_costs_only_the_checks_that_relay(who: str, tmp_path: Path) -> None:
     copy = copy_of("gil_hog", tmp_path)
     run = grade(who, "--dir", str(copy), "04", "--json", "-")
