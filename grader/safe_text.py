@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import re
 
-# C0 controls but tab and newline, DEL, C1 controls, and the bidirectional overrides
-_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# C0 controls but tab and newline, DEL, C1 controls, the bidirectional marks, embeddings,
+# overrides and isolates, the line and paragraph separators (a new line to some readers, not
+# to others), and the invisible ones (zero width space, word joiner, BOM) that make two texts
+# look the same. The zero width joiner stays: emoji are built with it.
+_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f"
+                     "\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]")
 
 
 def visible(text: str) -> str:
