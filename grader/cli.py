@@ -11,11 +11,15 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import i18n
 from .i18n import _
 from .manifest import steps
-from .plan import MODES, Plan, lessons_folder, select_steps, student_files
+from .plan import MODES, Plan, lessons_folder, select_steps, shown, student_files
+
+if TYPE_CHECKING:
+    from .render.terminal import Upcoming
 
 # Only what is needed to say what is wrong is imported up here: `grader doctor` must run, and
 # a missing psutil be named, where the grader itself could not start.
@@ -129,7 +133,8 @@ def run(args: argparse.Namespace) -> int:
         _write(json_file, text)
     if args.json != "-":
         sys.stdout.write(terminal.render(report, sys.stdout, again=_again(args),
-                                         overview=not args.steps and not args.file))
+                                         overview=not args.steps and not args.file,
+                                         following=_following(args, plan)))
     return 0 if report.passed else 1
 
 
@@ -165,6 +170,20 @@ def _json_target(value: str | None) -> Path | None:
         raise LookupError(_("cannot write {path}: there is no folder {folder}").format(
             path=value, folder=path.resolve().parent))
     return path
+
+
+def _following(args: argparse.Namespace, plan: Plan) -> Upcoming | None:
+    """The step after the last one asked for, in the same folder: named once those are done
+    (a student who ran `grader 01` at full marks learns where to go on)."""
+    if not args.steps or args.file or args.solutions:
+        return None
+    last = max(step.id for step, _path in plan.steps)
+    later = next((step for step in steps() if step.id > last), None)
+    if later is None:
+        return None
+    from .render.terminal import Upcoming
+
+    return Upcoming(later.id, _(later.title), shown(later.path_in(plan.root)))
 
 
 def _again(args: argparse.Namespace) -> str:

@@ -22,6 +22,14 @@ class Plan:
     spread: bool = True  # a long step's checks shared by several workers (False: grader batch)
 
 
+def shown(path: Path) -> str:
+    """`path` as the student would type it: from the current folder, when it is below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def select_steps(wanted: list[str]) -> list[Step]:
     """Steps by id ('4', '04', '04_multi_user', 'lessons/04_multi_user'); all when none."""
     known = {step.id: step for step in steps()}

@@ -28,7 +28,7 @@ from . import processes
 from .checks import Check, checks_for, every_check_of, find, skipped_because
 from .i18n import _
 from .manifest import Step
-from .plan import Plan
+from .plan import Plan, shown
 from .results import (
     FAILED,
     PASSED,
@@ -107,7 +107,7 @@ def review(step: Step, student_file: Path) -> StepResult:
     """The step as far as reading its file tells (no code runs): graded unless it is missing,
     broken or not started."""
     result = StepResult(id=step.id, title=_(step.title), max_points=step.points,
-                        file=_display(student_file), bonus=step.bonus)
+                        file=shown(student_file), bonus=step.bonus)
     try:
         still = unfinished(read_source(student_file), step.todos)
     except Unusable as problem:
@@ -161,13 +161,6 @@ def _result(check: Check, status: CheckStatus, message: str = "",
     return CheckResult(step=check.step, name=check.name, description=_(check.description),
                        max_points=check.points, status=status, message=message,
                        details=details or [], hint=hint, seconds=seconds)
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 @dataclass

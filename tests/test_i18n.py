@@ -38,7 +38,7 @@ def test_catalog_check_sees_a_changed_translation_but_not_a_new_babel() -> None:
 
 def test_russian_plural_forms() -> None:
     ngettext = translation("ru").ngettext
-    text = "{n} of {total} checks passed."
+    text = "In all, {n} of {total} checks passed."
     forms = [ngettext(text, text, n) for n in (1, 2, 5, 21)]
     assert len(set(forms[:3])) == 3, forms  # one, few, many
     assert forms[0] == forms[3]

@@ -38,6 +38,7 @@ def test_a_whole_session(lessons: Path, tmp_path: Path) -> None:
     shutil.copy(ROOT / "solutions" / "01_echo" / "server.py", lessons / "01_echo" / "server.py")
     code, out = loop("01", cwd=here, cache=cache)
     assert code == 0 and "10/10" in out
+    assert f"Next: 02 line framing, in {Path('lessons', '02_lines', 'server.py')}." in out
     code, out = loop(cwd=here, cache=cache)
     assert "done" in out and "Next: 02 line framing" in out
     code, out = loop("reset", "01", "--yes", cwd=here, cache=cache)

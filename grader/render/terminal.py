@@ -6,9 +6,10 @@ import os
 import textwrap
 from collections import Counter
 from pathlib import Path
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 from ..i18n import _, ngettext
+from ..plan import shown
 from ..results import FAILED, PASSED, SKIPPED, CheckResult, Report, StepResult, StepStatus
 
 WIDTH = 80  # a terminal's width, as on Windows by default
@@ -16,6 +17,14 @@ FOLD = 3  # this many skipped checks for one reason are one line
 MARKS = {PASSED: "✓", FAILED: "✗", SKIPPED: "–"}
 PLAIN_MARKS = {PASSED: "+", FAILED: "x", SKIPPED: "-"}  # for consoles that lack ✓ and ✗
 COLOURS = {PASSED: "32", FAILED: "31", SKIPPED: "33"}
+
+
+class Upcoming(NamedTuple):
+    """A step not asked for, to name as the next one."""
+
+    id: str
+    title: str  # in the student's language
+    file: str  # as the student would open it
 
 
 class Style:
@@ -42,16 +51,15 @@ def heading(folder: Path, stream: TextIO) -> str:
 
 def _shown_path(folder: Path) -> str:
     """Relative to here when below it; a folder ends in a separator, so it reads as one."""
-    try:
-        shown = str(folder.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        shown = str(folder)
-    return shown if folder.is_file() else shown.rstrip("/\\") + os.sep
+    text = shown(folder)
+    return text if folder.is_file() else text.rstrip("/\\") + os.sep
 
 
-def render(report: Report, stream: TextIO, again: str = "", overview: bool = False) -> str:
+def render(report: Report, stream: TextIO, again: str = "", overview: bool = False,
+           following: Upcoming | None = None) -> str:
     """`again`: the options the student gave that a re-run needs (e.g. '--dir PATH');
-    `overview`: every step was asked for: a line each first, then only the steps to work on."""
+    `overview`: every step was asked for: a line each first, then only the steps to work on;
+    `following`: the step after those asked for, named when they are all done."""
     style = Style(stream)
     out: list[str] = []
     shown = report.steps
@@ -65,7 +73,8 @@ def render(report: Report, stream: TextIO, again: str = "", overview: bool = Fal
     passed = sum(check.status == PASSED for check in checks)
     if checks:  # none when no step could be graded: each step has said why
         # The number that decides the plural is `n` (Russian: 1 проверка, 2 проверки, 5 проверок).
-        out.append(ngettext("{n} of {total} checks passed.", "{n} of {total} checks passed.",
+        out.append(ngettext("In all, {n} of {total} checks passed.",
+                            "In all, {n} of {total} checks passed.",
                             passed).format(n=passed, total=len(checks)))
     bonus = _("bonus: {points}/{max}").format(points=report.bonus_points,
                                              max=report.bonus_max_points)
@@ -75,6 +84,9 @@ def render(report: Report, stream: TextIO, again: str = "", overview: bool = Fal
     first_gap = next((s for s in report.required if not s.passed), None)
     if first_gap is None:
         out.append(style.paint(score, "1;32") + "   " + _("Well done!"))
+        if following is not None:  # what they asked for is done: the way on
+            out += _wrap(_("Next: {step} {title}, in {file}.").format(
+                step=following.id, title=following.title, file=following.file), "")
     else:
         command = " ".join(filter(None, [first_gap.id, again]))
         advice = _("(run `grader {step}` again after your change; `grader --help` for more)"
