@@ -102,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
         if args.protocol:
             protocol.load_profile(args.protocol)  # forked workers inherit it; spawned ones:
             os.environ["GRADER_PROTOCOL"] = os.path.abspath(args.protocol)
-        if args.format == "gradescope" and not args.json:
+        defaulted = args.format == "gradescope" and not args.json
+        if defaulted:
             args.json = "results.json"  # where Gradescope's run_autograder would look
         json_file = _json_target(args.json)
     except LookupError as error:
@@ -135,6 +136,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(terminal.render(report, sys.stdout, again=_again(args),
                                          overview=not args.steps and not args.file,
                                          following=_following(args, plan)))
+        if defaulted:  # a file they did not name: say where it went
+            print(_("Gradescope's results.json: {path}").format(path=shown(Path(args.json))))
     return 0 if report.passed else 1
 
 

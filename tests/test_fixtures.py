@@ -28,4 +28,5 @@ def test_bug_loses_its_checks(name: str, tmp_path) -> None:
         if check["status"] != "passed":
             assert check["message"], check
     hints = [c["hint"] for c in run.data["checks"] if c["status"] == "failed"]
-    assert bug.says and any(bug.says in hint for hint in hints), f"no hint says {bug.says!r}"
+    assert bug.says and any(bug.says in hint for hint in hints), (
+        f"no hint says {bug.says!r}: {hints}")

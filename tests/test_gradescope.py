@@ -25,6 +25,13 @@ def results(path: Path) -> dict:
     return data
 
 
+def test_without_json_it_writes_results_json_here_and_says_so(tmp_path: Path) -> None:
+    run = grader("--solutions", "01", "--format", "gradescope", cwd=tmp_path)
+    assert run.code == 0
+    assert results(tmp_path / "results.json")["score"] == 10
+    assert run.stdout.rstrip().endswith("Gradescope's results.json: results.json")
+
+
 def test_results_hold_a_test_per_check_and_add_up(tmp_path: Path) -> None:
     root = BUGS["echo_to_sender"].write(tmp_path)
     run = grader("--dir", str(root), "04", "--format", "gradescope", "--json",

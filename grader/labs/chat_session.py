@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from .. import protocol
 from ..i18n import _
-from .driver import WAIT, CheckFailed, Client, Like, cut, shorten
+from .driver import WAIT, CheckFailed, Client, Like, cut_lines, shorten
 from .patience import Deadline
 from .server_host import ServerHost
 from .standstill import standstill
@@ -240,7 +240,7 @@ class Session:
         for client in self._named_first(named)[:4]:
             failure.details.append((_("{who} saw:").format(who=client.name), client.transcript()))
         for crash in list(dict.fromkeys(self.crashes))[:2]:
-            failure.details.append((_("meanwhile:"), cut(crash, 200)))
+            failure.details.append((_("meanwhile:"), cut_lines(crash, 160)))
         symptom = self.symptom(named)
         if symptom:
             failure.hint = symptom

@@ -86,6 +86,11 @@ def cut(text: str, limit: int = MAX_SHOWN) -> str:
     return f"{text[:keep]}{more}{text[-keep:]}"
 
 
+def cut_lines(text: str, limit: int = MAX_SHOWN) -> str:
+    """Each line of `text` cut as cut() does."""
+    return "\n".join(cut(line, limit) for line in text.split("\n"))
+
+
 def reset(sock: socket.socket) -> None:
     """Close `sock` with a TCP reset (RST), as a crashed client's would be."""
     try:

@@ -10,7 +10,7 @@ import time
 
 from .. import protocol
 from ..i18n import _
-from .driver import WAIT, CheckFailed, cut, reset, shorten
+from .driver import WAIT, CheckFailed, cut_lines, reset, shorten
 from .patience import Deadline
 from .server_host import ServerHost
 from .standstill import standstill
@@ -175,7 +175,7 @@ class PlainSession:
             details.append((_("{who} received:").format(who=who.name),
                             shorten(who.heard) if who.heard else _("nothing")))
         for crash in list(dict.fromkeys(self.host.crashes))[:2]:
-            details.append((_("meanwhile:"), cut(crash, 200)))
+            details.append((_("meanwhile:"), cut_lines(crash, 160)))
         stood = standstill(self.host) if waited and self.host.alive() else None
         if stood:
             details.append((_("meanwhile:"), stood[0]))

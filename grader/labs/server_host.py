@@ -52,12 +52,14 @@ def code_place(file: str, line: object, function: str, code: str) -> str:
 
 
 def describe_error(event: dict) -> str:
-    """'server.py:42 in f: code; ZeroDivisionError: ...' from a host's error report."""
+    """'server.py:42 in f: code', a line each for the last two places, then
+    'ZeroDivisionError: ...', from a host's error report."""
     frames = event.get("frames")
     places = [code_place(_text(f.get("file")), _text(f.get("line")), _text(f.get("function")),
                          _text(f.get("code")))
               for f in (frames if isinstance(frames, list) else [])[-2:] if isinstance(f, dict)]
-    return "; ".join([*places, _text(event.get("error"))])
+    # a line each: the student's own newlines (an error's text) are spaces here
+    return "\n".join(part.replace("\n", " ") for part in [*places, _text(event.get("error"))])
 
 
 def _text(value: object, limit: int = 300) -> str:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from ..checks import checks_for
-from ..i18n import _
+from ..i18n import _, ngettext
 from ..manifest import Step
 
 
 def render(chosen: list[Step]) -> str:
     lines: list[str] = []
     for step in chosen:
-        lines.append(_("{step} {title}: {points} points, in {folder}/{file}").format(
+        lines.append(ngettext("{step} {title}: {points} point, in {folder}/{file}",
+                              "{step} {title}: {points} points, in {folder}/{file}",
+                              step.points).format(
             step=step.id, title=_(step.title), points=step.points, folder=step.folder,
             file=step.file))
         lines += [f"  {check.points:>2}  {_(check.description)}" for check in checks_for(step.id)]

@@ -183,6 +183,11 @@ def _failure(message: str, details: list[tuple[str, str]], hint: str) -> list[st
 
 
 def _wrap(text: str, first: str, rest: str | None = None) -> list[str]:
-    return textwrap.wrap(text, WIDTH, initial_indent=first,
-                         subsequent_indent=first if rest is None else rest,
-                         break_long_words=True, break_on_hyphens=False) or [first.rstrip()]
+    """`text` in lines of WIDTH, each of its own lines apart (a crash: where, then what)."""
+    rest = first if rest is None else rest
+    lines: list[str] = []
+    for number, part in enumerate(text.split("\n")):
+        lines += textwrap.wrap(part, WIDTH, initial_indent=rest if number else first,
+                               subsequent_indent=rest, break_long_words=True,
+                               break_on_hyphens=False)
+    return lines or [first.rstrip()]

@@ -19,6 +19,7 @@ def handle_client(conn: socket.socket) -> None:
     """Send back everything this client sends, until it hangs up."""
     # TODO: recv() from conn in a loop and sendall() back what you got.
     # TODO: recv() returns b'' when the client hangs up: then close conn and return.
+    # TODO: a client that vanishes (a reset) makes recv() raise OSError: catch it, return.
     raise NotImplementedError
 
 
