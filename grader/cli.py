@@ -220,9 +220,9 @@ for instructors: grader batch, grader gradescope, grader classroom, grader dist"
                    help=_("also write the results as JSON to FILE (- for standard output)"))
     p.add_argument("--mode", choices=MODES, default="auto",
                    metavar="MODE",
-                   help=_("how to run a server: 'serve' calls its serve(listener), 'program' "
-                          "runs it as python server.py, 'auto' (the default) serve() where "
-                          "there is one"))
+                   help=_("how to run your server: 'auto' (the default) calls its "
+                          "serve(listener) if it has one, else runs it as `python server.py`; "
+                          "'serve' always calls serve(); 'program' always runs the file"))
     add_course_options(p)
     p.add_argument("--format", choices=("json", "gradescope"), default="json",
                    help=_("what --json writes: the kit's report, or Gradescope's results.json "
