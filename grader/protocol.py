@@ -19,6 +19,15 @@ ENCODING = "utf-8"
 NEWLINE = "\n"
 MAX_LINE_BYTES = 65_536  # newline included; longer lines may cost the sender its connection
 
+
+def longest_text(pattern: str) -> str:
+    """`pattern` repeated into the longest text a line may carry: MAX_LINE_BYTES exactly with
+    its newline (a character cut at the end is made up with "x")."""
+    size = MAX_LINE_BYTES - len(NEWLINE)
+    data = (pattern * (size // max(1, len(pattern.encode(ENCODING))) + 1)).encode(ENCODING)
+    text = data[:size].decode(ENCODING, errors="ignore")
+    return text + "x" * (size - len(text.encode(ENCODING)))
+
 PROMPT = "what's your name:"
 LEAVE = "leave"
 JOINED = "{name} is amongst you now"

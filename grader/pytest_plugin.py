@@ -149,6 +149,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     for needed in check.after:
         if outcomes.get(f"{check.step}::{needed}", "passed") != "passed":
             pytest.skip(skipped_because(find(check.step, needed)))
+    for alike in check.same_cause:
+        if outcomes.get(f"{check.step}::{alike}") == "failed":
+            pytest.skip(skipped_because(find(check.step, alike)))
     wire = getattr(item.config.stash[CODE].get(check.step), "wire", {})  # servers only
     if wire.get("prompt") is False and _needs(check, PROMPT_CHECK):
         # a first client got no prompt here: that check fails wherever it runs, so its

@@ -140,13 +140,16 @@ def _collect(result: StepResult, shards: list[Shard]) -> None:
 
 
 def _settle(step: str, checks: list[Check], verdicts: dict[str, CheckResult]) -> list[CheckResult]:
-    """Every check once, in order; a check whose `after` did not pass is skipped, whatever it
-    did on its own in another worker (so a verdict never depends on which worker was first)."""
+    """Every check once, in order; a check whose `after` did not pass, or one of whose
+    `same_cause` failed, is skipped, whatever it did on its own in another worker (so a verdict
+    never depends on which worker was first)."""
     settled: dict[str, CheckResult] = {}
     for check in checks:
         result = verdicts.get(check.name) or _result(
             check, FAILED, _("not run: the grader ran out of time for this step"))
         missing = [settled[name] for name in check.after if settled[name].status != PASSED]
+        missing += [settled[name] for name in check.same_cause
+                    if settled[name].status == FAILED]
         if missing:  # named: the check that failed, not one skipped in its turn
             result = _result(check, SKIPPED, missing[0].message
                              if missing[0].status == SKIPPED else

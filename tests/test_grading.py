@@ -110,3 +110,26 @@ def test_only_a_wait_in_vain_asks_where_the_server_stands_still() -> None:
         except CheckFailed as failure:
             waits.append(failure.waited)
         assert waits == [True, False, False, True]
+
+
+def test_a_check_of_the_same_cause_is_skipped_only_when_that_one_failed() -> None:
+    """05's prints_what_arrives types nothing: it is judged on its own when the typing checks
+    before it were skipped, and skipped (not failed twice) when the check it shares its cause
+    with failed."""
+    from grader.checks import find
+    from grader.results import FAILED, PASSED, SKIPPED
+    from grader.supervisor import _result, _settle
+
+    checks = checks_for("05")
+    shares = find("05", "prints_what_arrives")
+    assert shares.same_cause == ("prints_while_waiting_for_input",)
+
+    def settled(**statuses: str) -> dict[str, str]:
+        verdicts = {c.name: _result(c, statuses.get(c.name, PASSED)) for c in checks}
+        return {r.name: r.status for r in _settle("05", checks, verdicts)}
+
+    typing_broken = settled(sends_typed_lines=FAILED)
+    assert typing_broken["prints_while_waiting_for_input"] == SKIPPED
+    assert typing_broken["prints_what_arrives"] == PASSED
+    no_receiver = settled(prints_while_waiting_for_input=FAILED, prints_what_arrives=FAILED)
+    assert no_receiver["prints_what_arrives"] == SKIPPED

@@ -45,9 +45,10 @@ def prints_while_waiting_for_input(lab: ClientLab) -> None:
                      hint=_("input() blocks: receive and print in a second thread."))
 
 
-# After the check above: a client that prints nothing while it waits for input fails there,
-# with the hint for it.
-@check("05", points=2, after="prints_while_waiting_for_input")
+# A client that prints nothing while it waits for input fails the check above, with the hint
+# for it, and is not failed twice here; one that could not send a line is judged here all the
+# same (this check types nothing).
+@check("05", points=2, after="connects", same_cause="prints_while_waiting_for_input")
 def prints_what_arrives(lab: ClientLab) -> None:
     """prints a line from the server as soon as it arrives"""
     server = lab.accept()  # which greets the client with the prompt

@@ -8,7 +8,7 @@ import time
 from ..i18n import _
 from ..labs.chat_session import Session
 from ..labs.driver import CheckFailed
-from ..protocol import MAX_LINE_BYTES
+from ..protocol import MAX_LINE_BYTES, longest_text
 from .registry import check
 
 
@@ -107,15 +107,31 @@ def survives_invalid_utf8(server: Session) -> None:
     ann.expect("\ufffd\ufffdok", hint=_("decode with errors='replace'."))
 
 
-@check("02", points=2, after="two_lines_in_one_recv")
+@check("02", points=1, after="echoes_a_line")
+def echoes_text_as_sent(server: Session) -> None:
+    """echoes the line unchanged, the spaces around it too"""
+    ann = server.connect("ann")
+    text = "  two spaces before, a tab after\t"
+    ann.send(text)
+    ann.expect(text, hint=_("remove only the line ending ('\\n', and a '\\r' before it): "
+                            "strip() takes the spaces and tabs of the text too."))
+
+
+@check("02", points=2, after="echoes_a_line")
 def long_line(server: Session) -> None:
     """echoes a line of 64 KiB intact"""
     ann = server.connect("ann")
-    text = ("0123456789абвгд" * 3200)[: MAX_LINE_BYTES - 1]
-    text = text.encode()[: MAX_LINE_BYTES - 1].decode(errors="ignore")
+    text = longest_text("0123456789абвгд")  # 65,536 bytes with its newline: the most allowed
     ann.send(text)
-    ann.expect(text, within=3, hint=_("keep receiving until the newline; lines up to "
-                                      "MAX_LINE_BYTES must pass whole."))
+    try:
+        ann.expect(text, within=3, hint=_("keep receiving until the newline; lines up to "
+                                          "MAX_LINE_BYTES must pass whole."))
+    except CheckFailed as failure:
+        if ann.closed_by_server and not ann.received:  # dropped as if it were too long
+            failure.hint = _("{size} bytes, the newline included, is the longest line allowed, "
+                             "and it must pass: look for the newline first, and drop a client "
+                             "only for a longer line.").format(size=MAX_LINE_BYTES)
+        raise
 
 
 @check("01", points=2, after="echoes_a_line")
@@ -147,7 +163,7 @@ def survives_a_reset(server: Session) -> None:
                             "with one client, so serve() goes on."))
 
 
-@check("02", points=2, after="serves_next_client")
+@check("02", points=1, after="serves_next_client")
 def drops_endless_line(server: Session) -> None:
     """drops a client whose line is longer than 64 KiB, and serves the next"""
     ann = server.connect("ann")

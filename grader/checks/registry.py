@@ -34,6 +34,10 @@ class Check:
     # Judged without the protocol's strings, shown apart from the score, and run only for a
     # server whose prompt is not the protocol's (grader/checks/behaviour.py).
     behaviour: bool = False
+    # checks of the same step whose failure has this one's cause: when one of them failed,
+    # this one is skipped (it would only repeat that verdict); when one was skipped or passed,
+    # this one judges on its own, unlike `after`
+    same_cause: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -46,13 +50,15 @@ _REGISTRY: list[Check] = []
 
 def check(step: str, points: int, after: str | tuple[str, ...] = (),
           timeout: float = DEFAULT_TIMEOUT, alone: bool = False,
-          races: bool | str = False, behaviour: bool = False) -> Callable[[Callable], Callable]:
+          races: bool | str = False, behaviour: bool = False,
+          same_cause: str | tuple[str, ...] = ()) -> Callable[[Callable], Callable]:
     def register(function: Callable) -> Callable:
         doc = (function.__doc__ or function.__name__).strip().splitlines()[0]
         registered = Check(
             step=step, name=function.__name__, description=doc, points=points,
             after=(after,) if isinstance(after, str) else tuple(after),
             timeout=timeout, alone=alone, races=races, function=function, behaviour=behaviour,
+            same_cause=(same_cause,) if isinstance(same_cause, str) else tuple(same_cause),
         )
         _REGISTRY.append(registered)
         # pytest finds the checks through this attribute (one function, one item per step)

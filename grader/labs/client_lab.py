@@ -36,6 +36,9 @@ class ServerPeer(Client):
                 pass
         return line
 
+    def closed_text(self) -> str:
+        return _("your client closed the connection")
+
 
 MAX_PRINTED = 1 << 20  # a printed line longer than this is cut to it
 MAX_LINES = 10_000  # lines kept of what the client prints

@@ -326,8 +326,12 @@ class Client:
             partial = self.buffer.decode(ENCODING, errors="backslashreplace")
             return _("{text} and no newline after it").format(text=shorten(partial))
         if self.closed_by_server:
-            return _("the server closed the connection")
+            return self.closed_text()
         return _("nothing within {s:g} s").format(s=within)
+
+    def closed_text(self) -> str:
+        """What it is when the other end closed (here: the server under test)."""
+        return _("the server closed the connection")
 
     # -- ending -------------------------------------------------------------------------------
     def close(self) -> None:
