@@ -381,7 +381,7 @@ def parse_record(raw: bytes, token: str) -> dict | None:
         return None
     try:
         record = json.loads(raw[len(mark):].decode("utf-8", errors="replace"))
-    except ValueError:
+    except (ValueError, RecursionError):  # [[[[... nested too deep is malformed too
         return None
     if not isinstance(record, dict) or record.get("kind") not in (
             "start", "result", "problem", "note", "done"):

@@ -116,3 +116,18 @@ def test_untrusted_output_is_read_in_bounded_lines() -> None:
     stream = io.BytesIO(said)
     assert list(bounded_lines(stream, 1000, cut=True, total=1010)) == [b"a" * 1000, b"short\n"]
     assert stream.read() == b""  # read to its end all the same: the writer is never blocked
+
+
+def test_an_event_nested_too_deep_is_dropped_and_the_next_one_read() -> None:
+    """json.loads raises RecursionError, not ValueError, for '[' * 8000: a host whose code
+    wrote that line once stopped every later event (a spinning server's report with them)."""
+    import io
+    import time
+
+    from grader.labs.server_host import EventReader
+    from grader.supervisor import parse_record
+
+    reader = EventReader(io.BytesIO(b"[" * 8000 + b"\n" + b'{"e": "spin"}\n'))
+    assert reader.next(time.monotonic() + 2) == {"e": "spin"}
+    assert reader.next(time.monotonic() + 2) == {"e": "closed"}
+    assert parse_record(b"\x1etoken" + b"[" * 8000 + b"\n", "token") is None

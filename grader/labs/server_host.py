@@ -112,7 +112,7 @@ class EventReader:
             for raw in bounded_lines(self.stream, MAX_EVENT):
                 try:
                     event = json.loads(raw)
-                except ValueError:
+                except (ValueError, RecursionError):  # [[[[... nested too deep is one too
                     continue
                 if (isinstance(event, dict) and isinstance(event.get("e"), str)
                         and self.events.qsize() < MAX_EVENTS):
