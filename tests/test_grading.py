@@ -133,3 +133,29 @@ def test_a_check_of_the_same_cause_is_skipped_only_when_that_one_failed() -> Non
     assert typing_broken["prints_what_arrives"] == PASSED
     no_receiver = settled(prints_while_waiting_for_input=FAILED, prints_what_arrives=FAILED)
     assert no_receiver["prints_what_arrives"] == SKIPPED
+
+
+def test_a_check_out_of_time_says_so_in_a_worker_without_a_terminal() -> None:
+    """pytest-timeout's own handler dumps stacks to the terminal writer, which a worker does
+    not load: there every late check read 'the check itself broke: AssertionError'."""
+    import signal
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    import pytest
+
+    from grader.checks import find
+    from grader.pytest_plugin import _as_failure, pytest_timeout_set_timer
+
+    if not hasattr(signal, "setitimer") or threading.current_thread() != threading.main_thread():
+        pytest.skip("the signal way needs a POSIX main thread")
+    item = SimpleNamespace()
+    assert pytest_timeout_set_timer(item, SimpleNamespace(timeout=0.1)) is True
+    try:
+        with pytest.raises(pytest.fail.Exception) as stopped:
+            time.sleep(2)
+    finally:
+        item.cancel_timeout()
+    failure = _as_failure(stopped.value, find("04", "asks_for_name"))
+    assert failure.message == "no verdict after 10 s: the check was stopped"

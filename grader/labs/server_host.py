@@ -32,7 +32,9 @@ from ..review import Unusable, accept_place, defines, read_source, reads_lines
 from . import launcher, patience
 
 IMPORT_DEADLINE = 2.0  # seconds an import may take before we call it "runs at import"
-READY_WITHIN = IMPORT_DEADLINE + 8.0  # a host's start on a loaded machine, import included
+# a host's start on a loaded machine, import included; less than a check's own limit (10 s),
+# so that a server that never gets ready is told so, not "the check was stopped"
+READY_WITHIN = IMPORT_DEADLINE + 6.0
 LISTEN_WITHIN = 5.0  # seconds a server program has to call listen()
 MAX_EVENT = 8192  # longer lines from a host are dropped: it is not trusted to be brief
 MAX_EVENTS = 10_000  # events waiting to be read; a flood beyond is dropped
