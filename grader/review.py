@@ -47,6 +47,9 @@ def _read_regular_file(path: Path) -> bytes:
         if path.is_symlink():
             raise Unusable(_("{file} is a link to another file: put your own code in "
                              "{path} itself").format(file=path.name, path=path))
+        for folder in _linked_folders(path):
+            raise Unusable(_("{folder} is a link to another folder: put your own code in "
+                             "{path} itself").format(folder=folder.name, path=path))
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
                      | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
@@ -69,6 +72,16 @@ def _read_regular_file(path: Path) -> bytes:
         raise Unusable(_("{file} is larger than {size} MB: is it the right file? A lesson's "
                          "code is a few kB.").format(file=path.name, size=MAX_SOURCE >> 20))
     return data
+
+
+def _linked_folders(path: Path) -> list[Path]:
+    """The folders of a submission above `path` that are links: its step folder, its lessons/
+    (a repository may link a classmate's, and the link's target would be graded as theirs)."""
+    from .manifest import steps
+
+    ours = {step.folder for step in steps()} | {"lessons"}
+    return [folder for folder in (path.parent, path.parent.parent)
+            if folder.name in ours and folder.is_symlink()]
 
 
 def unfinished(source: str, todos: tuple[str, ...]) -> list[str]:

@@ -121,6 +121,25 @@ def test_a_server_py_that_is_no_plain_file_is_refused_at_once(kind: str, tmp_pat
     assert "root:" not in said
 
 
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="links as POSIX makes them")
+@pytest.mark.parametrize("linked", ["04_multi_user", "lessons"])
+def test_a_step_folder_that_links_to_another_is_refused(linked: str, tmp_path: Path) -> None:
+    """A repository may link a classmate's step folder (or lessons/): the file inside is a
+    plain file, and would be graded as the student's own (red team: 40/40 with no code)."""
+    classmate = tmp_path / "classmate" / "lessons"
+    shutil.copytree(ROOT / "solutions" / "04_multi_user", classmate / "04_multi_user")
+    student = tmp_path / "student"
+    if linked == "lessons":
+        student.mkdir()
+        (student / "lessons").symlink_to(classmate)
+    else:
+        (student / "lessons").mkdir(parents=True)
+        (student / "lessons" / "04_multi_user").symlink_to(classmate / "04_multi_user")
+    with pytest.raises(Unusable) as refused:
+        read_source(student / "lessons" / "04_multi_user" / "server.py")
+    assert f"{linked} is a link to another folder" in str(refused.value)
+
+
 def test_a_signal_handler_set_at_import_is_fine(tmp_path: Path) -> None:
     """`python server.py` takes signal.signal() at import: so does the grader, which imports
     the file on a thread of its host."""
