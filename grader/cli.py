@@ -182,7 +182,7 @@ def _following(args: argparse.Namespace, plan: Plan) -> Upcoming | None:
         return None
     last = max(step.id for step, _path in plan.steps)
     later = next((step for step in steps() if step.id > last), None)
-    if later is None:
+    if later is None or not later.path_in(plan.root).is_file():  # not in this folder
         return None
     from .render.terminal import Upcoming
 

@@ -340,6 +340,19 @@ def test_fork_chain_does_not_outlive_the_grader(who: str, tmp_path: Path) -> Non
     assert heartbeat.stat().st_mtime_ns == then, "a link of the chain outlived the grader"
 
 
+def test_what_a_client_leaves_behind_ends_with_its_check(who: str, tmp_path: Path) -> None:
+    """A client that double-forks a sleeper holding its stdout, each time it starts: the
+    grader once hung 90 s on that pipe (0/15), and the sleepers lived until the step's end."""
+    copy = copy_of("client_sleepers", tmp_path)
+    run = grade(who, "--dir", str(copy), "05", "--json", "-")
+    assert_calm(run, copy, code=0)
+    assert run.data["score"] == 15
+    alive = (copy / "05_client" / "alive.txt").read_text().split()
+    assert len(alive) >= 10, "the client did not start once a check"
+    assert set(alive) == {"0"}, f"sleepers of earlier checks still alive: {alive}"
+    assert not running(pids_in(copy / "05_client" / "sleepers.pid"))
+
+
 def test_gil_hog_costs_only_the_checks_that_relay(who: str, tmp_path: Path) -> None:
     copy = copy_of("gil_hog", tmp_path)
     run = grade(who, "--dir", str(copy), "04", "--json", "-")

@@ -250,9 +250,10 @@ class ClientLab:
     # -- output of the process -----------------------------------------------------------
     def _pump_output(self) -> None:
         assert self.process and self.process.stdout
+        stream = self.process.stdout
         try:
             # a client printing forever fills no memory
-            for raw in bounded_lines(self.process.stdout, MAX_PRINTED, cut=True, total=MAX_KEPT):
+            for raw in bounded_lines(stream, MAX_PRINTED, cut=True, total=MAX_KEPT):
                 line = raw.decode("utf-8", errors="backslashreplace").rstrip("\r\n")
                 if len(self.output) < MAX_LINES:
                     with self.output_changed:
@@ -263,15 +264,22 @@ class ClientLab:
         except (OSError, ValueError):
             pass  # the pipe was closed under us: the check has ended
         finally:
+            stream.close()  # ours to close, at its end (see ProgramProcess.end)
             with self.output_changed:
                 self.output_ended = True
                 self.output_changed.notify_all()
 
     def _pump_errors(self) -> None:
         assert self.process and self.process.stderr
-        for raw in bounded_lines(self.process.stderr, MAX_PRINTED, total=MAX_KEPT):
-            if len(self.errors) < MAX_LINES:
-                self.errors.append(raw.decode("utf-8", errors="backslashreplace").rstrip())
+        stream = self.process.stderr
+        try:
+            for raw in bounded_lines(stream, MAX_PRINTED, total=MAX_KEPT):
+                if len(self.errors) < MAX_LINES:
+                    self.errors.append(raw.decode("utf-8", errors="backslashreplace").rstrip())
+        except (OSError, ValueError):
+            pass
+        finally:
+            stream.close()
 
     def crash_summary(self) -> str:
         """'client.py:57 in receive: raise NotImplementedError; NotImplementedError' or ''."""

@@ -80,14 +80,16 @@ class ProgramProcess:
             time.sleep(0.01)
 
     def end(self) -> None:
+        """End the program. Its output pipes are left to their readers, which close them at
+        their end: a process it left behind (a double fork) may hold them open until the sweep
+        after the check, and closing a pipe that a thread is reading waits for that read."""
         processes.end_tree(self.pid)
         if self.popen is not None:
             self.popen.wait(5)
-        for stream in (self.stdin, self.stdout, self.stderr):
-            try:
-                stream.close()
-            except OSError:
-                pass
+        try:
+            self.stdin.close()
+        except OSError:
+            pass
 
 
 class StudentProgram:
@@ -138,6 +140,12 @@ class StudentProgram:
         assert popen.stdin and popen.stdout and popen.stderr
         return ProgramProcess(popen.pid, popen.stdin, popen.stdout, popen.stderr,
                               EventReader(events), popen)
+
+    def after_check(self) -> None:
+        """End what a check's program left (a double fork, a session of its own): the
+        zygote's children, it being their subreaper, and our own children but the zygote."""
+        zygote = self.zygote.process.pid if self.zygote else None
+        processes.sweep(keep={zygote} if zygote else set(), also_below=zygote)
 
     def close(self) -> None:
         if self.zygote is not None:
