@@ -353,6 +353,40 @@ def test_what_a_client_leaves_behind_ends_with_its_check(who: str, tmp_path: Pat
     assert not running(pids_in(copy / "05_client" / "sleepers.pid"))
 
 
+def _landlock() -> bool:
+    """Can a process here confine its own reading (Linux 5.13+ with Landlock on)?"""
+    if not LINUX:
+        return False
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    return libc.syscall(444, None, 0, 1) > 0  # LANDLOCK_CREATE_RULESET_VERSION
+
+
+@pytest.mark.skipif(not _landlock(), reason="confining what a host reads needs Landlock")
+def test_a_submission_cannot_read_the_kit_or_the_graders_files(who: str, tmp_path: Path) -> None:
+    """Run the kit's own solution, found beside the host's script: 10/10 with no code of its
+    own (red team: 40/40 for 04, 38/40 through the reference server). And a file only the
+    grader's user may read stays unread, even where the host keeps the right to read any."""
+    copy = copy_of("read_the_kit", tmp_path)
+    hidden = tmp_path / "instructor"
+    hidden.mkdir(mode=0o700)
+    (hidden / "key.txt").write_text("TOP-SECRET-answer-key")
+    (hidden / "key.txt").chmod(0o600)
+    if who == "own":
+        run = grader("--dir", str(copy), "01", "--json", "-",
+                     HOSTILE_SECRET=str(hidden / "key.txt"))
+    else:
+        run = grade(who, "--dir", str(copy), "01", "--json", "-")
+    assert run.data["score"] == 0
+    assert "TOP-SECRET" not in run.stdout + run.stderr
+    said = " ".join(c["message"] + " ".join(d["value"] for d in c["details"])
+                    for c in run.data["checks"]) + " ".join(
+        s.get("problem", "") for s in run.data["steps"])
+    assert "solutions" in said or "ermission" in said, said
+
+
 def test_gil_hog_costs_only_the_checks_that_relay(who: str, tmp_path: Path) -> None:
     copy = copy_of("gil_hog", tmp_path)
     run = grade(who, "--dir", str(copy), "04", "--json", "-")
