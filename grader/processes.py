@@ -91,22 +91,109 @@ def unprivileged_user() -> str:
     """'UID:GID,UID:GID' for hosts to become (the first that works), or '' when the grader is
     not root. The first is a user of this process's own, unused by anyone else, so that one
     step's code cannot signal another step's hosts; then nobody, where such a user cannot be."""
+    if not _UNPRIVILEGED:
+        _UNPRIVILEGED.append(new_user())
+    return _UNPRIVILEGED[0]
+
+
+def use_user(spec: str) -> None:
+    """Hosts started from this process become `spec` (a worker: the one its supervisor chose,
+    so that the supervisor can clear up after that user, whatever becomes of the worker)."""
+    _UNPRIVILEGED[:] = [spec]
+
+
+def new_user() -> str:
+    """A fresh 'UID:GID,nobody' as unprivileged_user() gives, or '' when we are not root."""
     if not (POSIX and os.geteuid() == 0):
         return ""
-    if not _UNPRIVILEGED:
-        import pwd
-        import secrets
+    import pwd
+    import secrets
 
+    uid = 40_000 + secrets.randbelow(20_000)
+    while _user_exists(pwd, uid):
         uid = 40_000 + secrets.randbelow(20_000)
-        while _user_exists(pwd, uid):
-            uid = 40_000 + secrets.randbelow(20_000)
+    try:
+        nobody = pwd.getpwnam("nobody")
+        fallback = f"{nobody.pw_uid}:{nobody.pw_gid}"
+    except KeyError:
+        fallback = NOBODY
+    return f"{uid}:{uid},{fallback}"
+
+
+# Where any user may leave files: what a run's own user left there is removed after the run.
+SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/dev/mqueue")
+
+
+def remove_what_was_left(spec: str) -> int:
+    """Files, folders and System V shared memory, queues and semaphores left by the run's own
+    user of `spec` (its first, never nobody: others share that one), once none of its
+    processes is left: a submission may fill /dev/shm (memory that no limit counts and nothing
+    frees) or leave a drop folder for the next student. Returns how many were removed."""
+    if not (LINUX and spec):
+        return 0
+    try:
+        uid = int(spec.split(",")[0].split(":")[0])
+    except ValueError:
+        return 0
+    import tempfile
+
+    removed = 0
+    for folder in dict.fromkeys([tempfile.gettempdir(), *SHARED_FOLDERS]):
+        removed += _remove_owned(folder, uid, depth=3)
+    return removed + _remove_ipc(uid)
+
+
+def _remove_owned(folder: str, uid: int, depth: int) -> int:
+    """What `uid` owns in `folder`, and in the folders there that anyone may write to (a
+    drop folder of another run), never following a link."""
+    import shutil
+
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
         try:
-            nobody = pwd.getpwnam("nobody")
-            fallback = f"{nobody.pw_uid}:{nobody.pw_gid}"
-        except KeyError:
-            fallback = NOBODY
-        _UNPRIVILEGED.append(f"{uid}:{uid},{fallback}")
-    return _UNPRIVILEGED[0]
+            info = entry.stat(follow_symlinks=False)
+            if info.st_uid == uid:
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+                removed += 1
+            elif depth and entry.is_dir(follow_symlinks=False) and info.st_mode & 0o002:
+                removed += _remove_owned(entry.path, uid, depth - 1)
+        except OSError:
+            continue
+    return removed
+
+
+def _remove_ipc(uid: int) -> int:
+    """System V IPC objects of `uid` (/proc/sysvipc lists them, with their owner)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    ipc_rmid = 0
+    removers = {"shm": lambda key: libc.shmctl(key, ipc_rmid, None),
+                "msg": lambda key: libc.msgctl(key, ipc_rmid, None),
+                "sem": lambda key: libc.semctl(key, 0, ipc_rmid)}
+    removed = 0
+    for kind, remove in removers.items():
+        try:
+            with open(f"/proc/sysvipc/{kind}", encoding="ascii") as table:
+                header = table.readline().split()
+                rows = [line.split() for line in table]
+            at_id, at_uid = 1, header.index("uid")
+        except (OSError, ValueError):
+            continue
+        for row in rows:
+            try:
+                if int(row[at_uid]) == uid and remove(int(row[at_id])) == 0:
+                    removed += 1
+            except (ValueError, IndexError):
+                continue
+    return removed
 
 
 def _user_exists(pwd: Any, uid: int) -> bool:

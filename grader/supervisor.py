@@ -81,6 +81,8 @@ def grade(plan: Plan) -> Report:
         processes.sweep()
         for shard in shards:
             shard.clean()
+            for user in shard.users:  # their processes are gone: what they left in /tmp
+                processes.remove_what_was_left(user)
     for result in results:
         if result.status == StepStatus.GRADED:
             _collect(result, [shard for shard in shards if shard.step.id == result.id])
@@ -178,6 +180,7 @@ class Shard:
     problem: str = ""
     notes: list[str] = field(default_factory=list)
     status: StepStatus | None = None
+    users: list[str] = field(default_factory=list)  # of its workers' hosts
 
     def __post_init__(self) -> None:
         self.scratch = Path(tempfile.mkdtemp(prefix="grader-"))
@@ -228,6 +231,9 @@ class Worker:
         self.log = log
         self.step_deadline = deadline
         self.token = secrets.token_hex(16)
+        # who its hosts run as, when we are root: a user of its own, cleared up after at the end
+        self.user = processes.new_user()
+        shard.users.append(self.user)
         self.records: queue.Queue[dict | None] = queue.Queue()
         self.running: Check | None = None
         self.running_since = 0.0
@@ -254,11 +260,13 @@ class Worker:
         """In the forked child: the worker's session, with the supervisor's imports."""
         from .worker import run_session
 
+        os.environ["GRADER_HOST_USER"] = self.user
         return run_session(str(self.shard.student_file), self.shard.step.id, self._only(),
                            self.shard.known(), self.token, channel, self.shard.mode)
 
     def _spawn(self) -> subprocess.Popen:
         env = dict(os.environ, PYTHONIOENCODING="utf-8", PYTHONDONTWRITEBYTECODE="1",
+                   GRADER_HOST_USER=self.user,
                    PYTHONPATH=os.pathsep.join(filter(None, [str(GRADER_HOME),
                                                             os.environ.get("PYTHONPATH")])))
         with self.log.open("wb") as log:

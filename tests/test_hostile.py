@@ -387,6 +387,27 @@ def test_a_submission_cannot_read_the_kit_or_the_graders_files(who: str, tmp_pat
     assert "solutions" in said or "ermission" in said, said
 
 
+@pytest.mark.skipif(not LINUX, reason="/dev/shm and /proc/sysvipc are Linux's")
+def test_what_a_run_leaves_in_shared_folders_is_removed(who: str, tmp_path: Path) -> None:
+    """Files in /tmp, /var/tmp and /dev/shm and System V memory, left by a host's own user:
+    /dev/shm holds memory that no limit counts, and a drop folder passes data to the next
+    student. Removed after the run, once that user's processes are gone."""
+    if not grader_is_root(who):
+        pytest.skip("hosts have a user of their own only when the grader is root")
+    copy = copy_of("litter", tmp_path)
+    run = grade(who, "--dir", str(copy), "01", "--json", "-")
+    assert_calm(run, copy, code=0)
+    assert run.data["score"] == 10
+    made = (copy / "01_echo" / "made.txt").read_text().split("\n")
+    paths = [line for line in made if line.startswith("/")]
+    segments = [line.split()[1] for line in made if line.startswith("shm ")]
+    assert paths and segments, "the submission left nothing: the attack did not run"
+    assert [path for path in paths if os.path.lexists(path)] == []
+    with open("/proc/sysvipc/shm", encoding="ascii") as table:
+        ids = {row.split()[1] for row in list(table)[1:]}
+    assert ids.isdisjoint(segments)
+
+
 def test_gil_hog_costs_only_the_checks_that_relay(who: str, tmp_path: Path) -> None:
     copy = copy_of("gil_hog", tmp_path)
     run = grade(who, "--dir", str(copy), "04", "--json", "-")

@@ -40,6 +40,7 @@ def command(mode: str, student_file: Path, *extra: str) -> list[str]:
 def environment(**overrides: str) -> dict[str, str]:
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONIOENCODING="utf-8")
     env.pop("PYTHONPATH", None)  # the grader's own path is not the student's
+    env.pop("GRADER_HOST_USER", None)
     env.update(overrides)
     return env
 
