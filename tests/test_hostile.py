@@ -344,6 +344,12 @@ def test_what_a_client_leaves_behind_ends_with_its_check(who: str, tmp_path: Pat
     """A client that double-forks a sleeper holding its stdout, each time it starts: the
     grader once hung 90 s on that pipe (0/15), and the sleepers lived until the step's end."""
     copy = copy_of("client_sleepers", tmp_path)
+    folder = copy / "05_client"
+    (folder / "client.py").write_text(  # the attack first, then the reference client
+        (folder / "sleeper_prelude.py").read_text(encoding="utf-8")
+        + (ROOT / "solutions" / "05_client" / "client.py").read_text(encoding="utf-8"),
+        encoding="utf-8")
+    (folder / "client.py").chmod(0o666)
     run = grade(who, "--dir", str(copy), "05", "--json", "-")
     assert_calm(run, copy, code=0)
     assert run.data["score"] == 15
