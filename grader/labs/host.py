@@ -118,7 +118,7 @@ SYSTEM_FOLDERS = ("/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/dev", "
 # keeps the right to read any file: /etc/shadow and the like stay out of its reach
 ETC_FILES = ("hosts", "host.conf", "nsswitch.conf", "resolv.conf", "gai.conf", "services",
              "protocols", "localtime", "timezone", "passwd", "group", "ld.so.cache",
-             "ld.so.conf", "ld.so.conf.d", "mime.types", "machine-id", "ssl", "os-release")
+             "ld.so.conf", "ld.so.conf.d", "mime.types", "machine-id", "os-release")
 HOST_HOME = os.path.dirname(os.path.abspath(__file__))  # grader/labs
 
 
