@@ -124,11 +124,12 @@ def new_user() -> str:
 SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/dev/mqueue")
 
 
-def remove_what_was_left(spec: str) -> int:
+def remove_what_was_left(spec: str, keep: tuple[Path, ...] = ()) -> int:
     """Files, folders and System V shared memory, queues and semaphores left by the run's own
     user of `spec` (its first, never nobody: others share that one), once none of its
     processes is left: a submission may fill /dev/shm (memory that no limit counts and nothing
-    frees) or leave a drop folder for the next student. Returns how many were removed."""
+    frees) or leave a drop folder for the next student. What is in `keep` (the submission,
+    when it lies in such a folder) is left as it is. Returns how many were removed."""
     if not (LINUX and spec):
         return 0
     try:
@@ -137,13 +138,14 @@ def remove_what_was_left(spec: str) -> int:
         return 0
     import tempfile
 
+    kept = {os.path.realpath(path) for path in keep}
     removed = 0
     for folder in dict.fromkeys([tempfile.gettempdir(), *SHARED_FOLDERS]):
-        removed += _remove_owned(folder, uid, depth=3)
+        removed += _remove_owned(folder, uid, depth=3, kept=kept)
     return removed + _remove_ipc(uid)
 
 
-def _remove_owned(folder: str, uid: int, depth: int) -> int:
+def _remove_owned(folder: str, uid: int, depth: int, kept: set[str]) -> int:
     """What `uid` owns in `folder`, and in the folders there that anyone may write to (a
     drop folder of another run), never following a link."""
     import shutil
@@ -154,6 +156,9 @@ def _remove_owned(folder: str, uid: int, depth: int) -> int:
     except OSError:
         return 0
     for entry in entries:
+        if kept and any(path == entry.path or path.startswith(entry.path + os.sep)
+                        for path in kept):
+            continue  # the submission, or a folder that holds it
         try:
             info = entry.stat(follow_symlinks=False)
             if info.st_uid == uid:
@@ -163,7 +168,7 @@ def _remove_owned(folder: str, uid: int, depth: int) -> int:
                     os.unlink(entry.path)
                 removed += 1
             elif depth and entry.is_dir(follow_symlinks=False) and info.st_mode & 0o002:
-                removed += _remove_owned(entry.path, uid, depth - 1)
+                removed += _remove_owned(entry.path, uid, depth - 1, kept)
         except OSError:
             continue
     return removed

@@ -82,7 +82,8 @@ def grade(plan: Plan) -> Report:
         for shard in shards:
             shard.clean()
             for user in shard.users:  # their processes are gone: what they left in /tmp
-                processes.remove_what_was_left(user)
+                processes.remove_what_was_left(
+                    user, keep=(plan.root, *(path.parent for _step, path in plan.steps)))
     for result in results:
         if result.status == StepStatus.GRADED:
             _collect(result, [shard for shard in shards if shard.step.id == result.id])

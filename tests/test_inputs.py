@@ -140,6 +140,24 @@ def test_a_step_folder_that_links_to_another_is_refused(linked: str, tmp_path: P
     assert f"{linked} is a link to another folder" in str(refused.value)
 
 
+def test_a_server_that_keeps_a_log_beside_itself_gets_full_marks(tmp_path: Path) -> None:
+    """Opened for appending when the module is imported: each worker's hosts run as a user of
+    their own (as root), and the log the first one made was not the others' to open (0/40)."""
+    folder = solution_copy(tmp_path, "04_multi_user")
+    source = folder / "04_multi_user" / "server.py"
+    source.write_text(source.read_text(encoding="utf-8").replace("class LineReader:", (
+        "import os as _os\n"
+        "LOG = _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), 'chat.log')\n"
+        "with open(LOG, 'a', encoding='utf-8') as _log:\n"
+        "    _log.write('started\\n')\n\n\n"
+        "class LineReader:"), 1), encoding="utf-8")
+    (folder / "04_multi_user").chmod(0o777)  # a host running as another user writes there
+    run = grader("--dir", str(folder), "04", "--json", "-")
+    assert run.data["score"] == 40, [c["message"] for c in run.data["checks"]] + [
+        s.get("problem") for s in run.data["steps"]]
+    assert (folder / "04_multi_user" / "chat.log").read_text().count("started") >= 2
+
+
 def test_a_signal_handler_set_at_import_is_fine(tmp_path: Path) -> None:
     """`python server.py` takes signal.signal() at import: so does the grader, which imports
     the file on a thread of its host."""

@@ -101,11 +101,16 @@ def confine(drop: str, folder: str) -> None:
         except (ValueError, OSError):
             pass
     if drop:
+        # each worker's hosts run as a user of its own: what one creates (a chat log beside
+        # server.py, made when the module is imported) the others must be able to open too
+        os.umask(0)
         # the interpreter's folders and the student's, read as the host runs (imports)
         reading = _readable_by_anyone([*sys.path[1:], folder])
         for user in drop.split(","):  # the first of these users that we can become
             if _drop_privileges(*(int(part) for part in user.split(":")),
                                 keep_reading=not reading):
+                # a user with no name: getpass.getuser() reads these before asking for one
+                os.environ["USER"] = os.environ["LOGNAME"] = "student"
                 break
     read_only_what_it_needs(folder)
     _die_with_parent()
