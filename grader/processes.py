@@ -175,7 +175,7 @@ def _remove_owned(folder: str, uid: int, depth: int, kept: set[str]) -> int:
 
 
 def _remove_ipc(uid: int) -> int:
-    """System V IPC objects of `uid` (/proc/sysvipc lists them, with their owner)."""
+    """System V IPC objects `uid` made or owns (/proc/sysvipc lists them, with both)."""
     import ctypes
 
     libc = ctypes.CDLL(None, use_errno=True)
@@ -189,12 +189,12 @@ def _remove_ipc(uid: int) -> int:
             with open(f"/proc/sysvipc/{kind}", encoding="ascii") as table:
                 header = table.readline().split()
                 rows = [line.split() for line in table]
-            at_id, at_uid = 1, header.index("uid")
+            at_id, owners = 1, [header.index("uid"), header.index("cuid")]
         except (OSError, ValueError):
             continue
-        for row in rows:
+        for row in rows:  # by its creator too: IPC_SET may give it to another owner
             try:
-                if int(row[at_uid]) == uid and remove(int(row[at_id])) == 0:
+                if uid in (int(row[at]) for at in owners) and remove(int(row[at_id])) == 0:
                     removed += 1
             except (ValueError, IndexError):
                 continue

@@ -397,13 +397,22 @@ def test_a_submission_cannot_read_the_kit_or_the_graders_files(who: str, tmp_pat
 def test_what_a_run_leaves_in_shared_folders_is_removed(who: str, tmp_path: Path) -> None:
     """Files in /tmp, /var/tmp and /dev/shm and System V memory, left by a host's own user:
     /dev/shm holds memory that no limit counts, and a drop folder passes data to the next
-    student. Removed after the run, once that user's processes are gone."""
+    student. Removed after the run, once that user's processes are gone; with Landlock, most
+    are never made, and another student's folder is never written to."""
     if not grader_is_root(who):
         pytest.skip("hosts have a user of their own only when the grader is root")
     copy = copy_of("litter", tmp_path)
-    run = grade(who, "--dir", str(copy), "01", "--json", "-")
+    victim = tmp_path / "victim"  # another student's folder, that anyone may write to
+    victim.mkdir()
+    (victim / "note.txt").write_text("mine\n")
+    (victim / "note.txt").chmod(0o666)
+    victim.chmod(0o777)
+    run = grader("--dir", str(copy), "01", "--json", "-", HOSTILE_VICTIM=str(victim))
     assert_calm(run, copy, code=0)
     assert run.data["score"] == 10
+    if _landlock():  # writing only in its own folder and its temp folder
+        assert (victim / "note.txt").read_text() == "mine\n"
+        assert not (victim / "planted.py").exists()
     made = (copy / "01_echo" / "made.txt").read_text().split("\n")
     paths = [line for line in made if line.startswith("/")]
     segments = [line.split()[1] for line in made if line.startswith("shm ")]

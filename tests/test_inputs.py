@@ -158,6 +158,22 @@ def test_a_server_that_keeps_a_log_beside_itself_gets_full_marks(tmp_path: Path)
     assert (folder / "04_multi_user" / "chat.log").read_text().count("started") >= 2
 
 
+def test_a_server_that_uses_temporary_files_gets_full_marks(tmp_path: Path) -> None:
+    """tempfile and multiprocessing's Manager need a temp folder the host may write to and
+    read back: a private one ($TMPDIR), which the grader removes; /tmp itself is shared."""
+    folder = solution_copy(tmp_path, "01_echo")
+    source = folder / "01_echo" / "server.py"
+    source.write_text(source.read_text(encoding="utf-8").replace("def handle_client(", (
+        "import tempfile as _tempfile\n"
+        "with _tempfile.TemporaryFile() as _scratch:\n"
+        "    _scratch.write(b'x')\n"
+        "    _scratch.seek(0)\n"
+        "    assert _scratch.read() == b'x'\n\n\n"
+        "def handle_client("), 1), encoding="utf-8")
+    run = grader("--dir", str(folder), "01", "--json", "-")
+    assert run.data["score"] == 10, [s.get("problem") for s in run.data["steps"]]
+
+
 def test_a_signal_handler_set_at_import_is_fine(tmp_path: Path) -> None:
     """`python server.py` takes signal.signal() at import: so does the grader, which imports
     the file on a thread of its host."""

@@ -116,9 +116,18 @@ def confine(drop: str, folder: str) -> None:
     _die_with_parent()
 
 
-# Landlock (Linux 5.13 and later): the folders the host and all it starts may read from here on
+# Landlock (Linux 5.13 and later): what the host and all it starts may read and write from here
+# on. Rights of ABI 1: on a file, execute (0), write (1), read (2); on a folder also list (3),
+# remove, make (4-12).
+LANDLOCK_FILE = (1 << 0) | (1 << 1) | (1 << 2)
 LANDLOCK_READ_FILE, LANDLOCK_READ_DIR = 1 << 2, 1 << 3
-SYSTEM_FOLDERS = ("/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/dev", "/proc", "/sys")
+LANDLOCK_READING = (1 << 0) | LANDLOCK_READ_FILE | LANDLOCK_READ_DIR
+LANDLOCK_ALL = (1 << 13) - 1
+SYSTEM_FOLDERS = ("/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/proc", "/sys")
+# of /dev, the devices a program uses (not the disks: a host may keep the right to read any file)
+DEVICES = ("null", "zero", "full", "random", "urandom", "tty", "ptmx", "pts", "fd", "stdin",
+           "stdout", "stderr")
+WRITABLE_DEVICES = ("null", "zero", "full", "tty", "ptmx", "pts", "shm")  # shm: semaphores
 # of /etc, what the standard library reads (names, users, time, libraries), where the host
 # keeps the right to read any file: /etc/shadow and the like stay out of its reach
 ETC_FILES = ("hosts", "host.conf", "nsswitch.conf", "resolv.conf", "gai.conf", "services",
@@ -143,15 +152,16 @@ def read_only_what_it_needs(folder: str) -> bool:
     """From here on, this process and all it starts read files only in the student's folder,
     the interpreter's, and the system's: not the kit itself (its solutions, its reference
     server: a submission that runs those would pass as its own), not home folders, not other
-    students' folders. Writing is not limited. False where Landlock is not there (nothing is
-    changed then: the user's rights are all there is)."""
+    students' folders, not disks. They write only in the student's folder and its private
+    temp folder ($TMPDIR, which the grader removes), and to a few devices. False where
+    Landlock is not there (nothing is changed then: the user's rights are all there is)."""
     if not sys.platform.startswith("linux"):
         return False
     import ctypes
 
     libc = ctypes.CDLL(None, use_errno=True)
     libc.syscall.restype = ctypes.c_long
-    handled = ctypes.c_uint64(LANDLOCK_READ_FILE | LANDLOCK_READ_DIR)
+    handled = ctypes.c_uint64(LANDLOCK_ALL)
     ruleset = libc.syscall(444, ctypes.byref(handled), ctypes.c_size_t(8), ctypes.c_uint32(0))
     if ruleset < 0:
         return False  # an older kernel, or Landlock not enabled
@@ -165,7 +175,7 @@ def read_only_what_it_needs(folder: str) -> bool:
     if os.path.isdir(os.path.join(kit, "solutions")):
         hidden.add(kit)  # a checkout of the kit: its solutions and tests too
 
-    def allow(path: str) -> None:
+    def allow(path: str, rights: int = LANDLOCK_READING) -> None:
         path = os.path.realpath(path)
         if path in hidden:
             return
@@ -175,27 +185,33 @@ def read_only_what_it_needs(folder: str) -> bool:
             except OSError:
                 return
             for name in names:
-                allow(os.path.join(path, name))
+                allow(os.path.join(path, name), rights)
             return
         try:
             fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
         except OSError:
             return
         try:
-            rights = LANDLOCK_READ_FILE | (LANDLOCK_READ_DIR if stat.S_ISDIR(os.fstat(fd).st_mode)
-                                           else 0)
+            if not stat.S_ISDIR(os.fstat(fd).st_mode):
+                rights &= LANDLOCK_FILE  # a file takes no folder's rights
             rule = PathBeneath(rights, fd)
             libc.syscall(445, ruleset, 1, ctypes.byref(rule), 0)  # LANDLOCK_RULE_PATH_BENEATH
         finally:
             os.close(fd)
 
     try:
-        allow(folder)
+        allow(folder, LANDLOCK_ALL)
+        if os.path.isdir(os.environ.get("TMPDIR", "")):
+            allow(os.environ["TMPDIR"], LANDLOCK_ALL)
         for path in [*sys.path[1:], sys.prefix, sys.base_prefix, sys.exec_prefix,
                      os.path.dirname(os.path.realpath(sys.executable)), *SYSTEM_FOLDERS]:
             allow(path)
         for name in ETC_FILES if _reads_any_file() else ("",):
             allow(os.path.join("/etc", name))
+        for name in DEVICES:
+            allow(os.path.join("/dev", name))
+        for name in WRITABLE_DEVICES:
+            allow(os.path.join("/dev", name), LANDLOCK_ALL)
         pr_set_no_new_privs = 38
         libc.prctl(pr_set_no_new_privs, 1, 0, 0, 0)
         return libc.syscall(446, ruleset, ctypes.c_uint32(0)) == 0

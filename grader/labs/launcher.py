@@ -37,6 +37,16 @@ def command(mode: str, student_file: Path, *extra: str) -> list[str]:
             *(["--drop", drop] if drop else [])]
 
 
+def private_tmp(scratch: Path) -> str:
+    """A temp folder for the student's code, inside our scratch folder (removed with it): the
+    only one it may write to besides its own folder (host.py confines the rest)."""
+    scratch.chmod(0o711)  # others may pass through to it, not list what else is here
+    folder = scratch / "tmp"
+    folder.mkdir(exist_ok=True)
+    folder.chmod(0o1777)  # hosts run as users of their own
+    return str(folder)
+
+
 def environment(**overrides: str) -> dict[str, str]:
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONIOENCODING="utf-8")
     env.pop("PYTHONPATH", None)  # the grader's own path is not the student's

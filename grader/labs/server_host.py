@@ -531,7 +531,7 @@ class StudentServer:
                        launcher.command("zygote", self.file, "--deadline", str(IMPORT_DEADLINE)))
             with stream:
                 self.zygote = launcher.Zygote(command, stream, self.scratch,
-                                              launcher.environment())
+                                              self._environment())
 
     def prepare(self) -> str:
         """Import the code once; '' if it can be served, else what is wrong with it."""
@@ -637,7 +637,7 @@ class StudentServer:
         with stream:
             process, events = launcher.spawn(
                 command, stdin=subprocess.DEVNULL, stdout=stream, stderr=subprocess.STDOUT,
-                cwd=self.file.parent, env=launcher.environment())
+                cwd=self.file.parent, env=self._environment())
         return ServerHost(process.pid, EventReader(events), output, self.file.name, process,
                           self.mode, self.has_serve)
 
@@ -655,6 +655,9 @@ class StudentServer:
                 s=READY_WITHIN))
         return ServerHost(pid, EventReader(os.fdopen(read_end, "rb")), output, self.file.name,
                           mode=self.mode, has_serve=self.has_serve)
+
+    def _environment(self) -> dict[str, str]:
+        return launcher.environment(TMPDIR=launcher.private_tmp(self.scratch))
 
     def after_check(self) -> None:
         """End what a check's host left: the zygote's children (it is their subreaper), and

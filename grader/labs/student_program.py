@@ -23,8 +23,9 @@ CONSOLE_ENCODING = "cp1251"  # a Russian Windows console: the client must still 
 STARTED_WITHIN = 10.0
 
 
-def program_environment() -> dict[str, str]:
-    env = launcher.environment(PYTHONIOENCODING=CONSOLE_ENCODING)
+def program_environment(scratch: Path) -> dict[str, str]:
+    env = launcher.environment(PYTHONIOENCODING=CONSOLE_ENCODING,
+                               TMPDIR=launcher.private_tmp(scratch))
     env.pop("PYTHONUNBUFFERED", None)  # the program must flush by itself
     return env
 
@@ -103,7 +104,7 @@ class StudentProgram:
         if launcher.CAN_FORK:
             with (self.scratch / "zygote.out").open("wb") as out:
                 self.zygote = launcher.Zygote(launcher.command("program-zygote", self.file), out,
-                                              self.file.parent, program_environment())
+                                              self.file.parent, program_environment(self.scratch))
             event = self.zygote.events.next(time.monotonic() + STARTED_WITHIN)
             if event is None or event["e"] != "zygote":
                 self.zygote.close()
@@ -135,7 +136,7 @@ class StudentProgram:
         popen, events = launcher.spawn(
             [*launcher.command("program", self.file, "--connect", str(connect)), "--", *args],
             cwd=self.file.parent,
-            env=program_environment(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            env=program_environment(self.scratch), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE)
         assert popen.stdin and popen.stdout and popen.stderr
         return ProgramProcess(popen.pid, popen.stdin, popen.stdout, popen.stderr,
