@@ -26,7 +26,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import ROOT, Run, grader
+from conftest import ROOT, Run, grader, landlock
 
 from grader import processes
 from grader.labs import launcher
@@ -359,18 +359,7 @@ def test_what_a_client_leaves_behind_ends_with_its_check(who: str, tmp_path: Pat
     assert not running(pids_in(copy / "05_client" / "sleepers.pid"))
 
 
-def _landlock() -> bool:
-    """Can a process here confine its own reading (Linux 5.13+ with Landlock on)?"""
-    if not LINUX:
-        return False
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.syscall.restype = ctypes.c_long
-    return libc.syscall(444, None, 0, 1) > 0  # LANDLOCK_CREATE_RULESET_VERSION
-
-
-@pytest.mark.skipif(not _landlock(), reason="confining what a host reads needs Landlock")
+@pytest.mark.skipif(not landlock(), reason="confining what a host reads needs Landlock")
 def test_a_submission_cannot_read_the_kit_or_the_graders_files(who: str, tmp_path: Path) -> None:
     """Run the kit's own solution, found beside the host's script: 10/10 with no code of its
     own (red team: 40/40 for 04, 38/40 through the reference server). And a file only the
@@ -410,7 +399,7 @@ def test_what_a_run_leaves_in_shared_folders_is_removed(who: str, tmp_path: Path
     run = grader("--dir", str(copy), "01", "--json", "-", HOSTILE_VICTIM=str(victim))
     assert_calm(run, copy, code=0)
     assert run.data["score"] == 10
-    if _landlock():  # writing only in its own folder and its temp folder
+    if landlock():  # writing only in its own folder and its temp folder
         assert (victim / "note.txt").read_text() == "mine\n"
         assert not (victim / "planted.py").exists()
     made = (copy / "01_echo" / "made.txt").read_text().split("\n")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import ROOT, STUBS, grader
+from conftest import ROOT, STUBS, grader, landlock
 
 from grader.review import Unusable, read_source
 
@@ -172,6 +172,21 @@ def test_a_server_that_uses_temporary_files_gets_full_marks(tmp_path: Path) -> N
         "def handle_client("), 1), encoding="utf-8")
     run = grader("--dir", str(folder), "01", "--json", "-")
     assert run.data["score"] == 10, [s.get("problem") for s in run.data["steps"]]
+
+
+@pytest.mark.skipif(not landlock(), reason="hosts are confined to their folder with Landlock")
+def test_a_file_read_outside_the_folder_is_refused_and_said_why(tmp_path: Path) -> None:
+    folder = solution_copy(tmp_path, "01_echo")
+    (folder / "config.txt").write_text("port = 8080\n")
+    source = folder / "01_echo" / "server.py"
+    source.write_text(source.read_text(encoding="utf-8").replace("def handle_client(", (
+        "import os as _os\n"
+        "CONFIG = open(_os.path.join(_os.path.dirname(_os.path.abspath(__file__)), '..',"
+        " 'config.txt')).read()\n\n\ndef handle_client("), 1), encoding="utf-8")
+    run = grader("--dir", str(folder), "01", "--json", "-")
+    (step,) = run.data["steps"]
+    assert run.data["score"] == 0 and "PermissionError" in step["problem"]
+    assert "only beside server.py" in step["problem"]
 
 
 def test_a_signal_handler_set_at_import_is_fine(tmp_path: Path) -> None:

@@ -365,7 +365,7 @@ def import_problem(event: dict, file: str) -> str:
                                                               where=describe_error(event))
     if kind == "import_error":
         return _("importing your {file} failed: {where}").format(
-            file=file, where=describe_error(event)) + missing_module(event, file)
+            file=file, where=describe_error(event)) + error_advice(event, file)
     if kind == "no_serve":
         return _("your {file} has no serve(listener) function: keep the one from the "
                  "lesson").format(file=file)
@@ -407,7 +407,7 @@ def program_problem(seen: dict[str, dict], file: str, within: float, last: str) 
     printed lines if it has ended, '' if it still runs)."""
     if "main_crash" in seen:
         return _("your server stopped before it listened: {where}").format(
-            where=describe_error(seen["main_crash"])) + missing_module(seen["main_crash"], file)
+            where=describe_error(seen["main_crash"])) + error_advice(seen["main_crash"], file)
     if "input" in seen:
         where = seen["input"].get("where")
         place = (_("line {line}: {code}").format(line=_text(where.get("line")),
@@ -463,9 +463,14 @@ def this_machine(host: str) -> bool:
     return str(address) in mine
 
 
-def missing_module(event: dict, file: str) -> str:
-    """For a ModuleNotFoundError: which kind of module is missing, in a sentence ('' if none)."""
+def error_advice(event: dict, file: str) -> str:
+    """For a ModuleNotFoundError: which kind of module is missing, in a sentence ('' if none).
+    For a PermissionError: where the student's code may read and write while it is graded."""
     error = _text(event.get("error"))
+    if error.startswith("PermissionError"):
+        return " " + _("(while it is graded, your code reads and writes files only beside "
+                       "{file} and in tempfile's folder: keep what it needs beside it)").format(
+                           file=file)
     if not error.startswith("ModuleNotFoundError"):
         return ""
     name = error.split("'")[1] if error.count("'") >= 2 else ""
