@@ -118,11 +118,12 @@ def confine(drop: str, folder: str) -> None:
 
 # Landlock (Linux 5.13 and later): what the host and all it starts may read and write from here
 # on. Rights of ABI 1: on a file, execute (0), write (1), read (2); on a folder also list (3),
-# remove, make (4-12).
-LANDLOCK_FILE = (1 << 0) | (1 << 1) | (1 << 2)
+# remove, make (4-12). ABI 2 adds linking and moving between folders (13), ABI 3 truncating a
+# file (14: without it, os.truncate() of another student's file was not held back).
+LANDLOCK_FILE = (1 << 0) | (1 << 1) | (1 << 2) | (1 << 14)
 LANDLOCK_READ_FILE, LANDLOCK_READ_DIR = 1 << 2, 1 << 3
 LANDLOCK_READING = (1 << 0) | LANDLOCK_READ_FILE | LANDLOCK_READ_DIR
-LANDLOCK_ALL = (1 << 13) - 1
+LANDLOCK_BY_ABI = {1: (1 << 13) - 1, 2: (1 << 14) - 1, 3: (1 << 15) - 1}
 SYSTEM_FOLDERS = ("/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/proc", "/sys")
 # of /dev, the devices a program uses (not the disks: a host may keep the right to read any file)
 DEVICES = ("null", "zero", "full", "random", "urandom", "tty", "ptmx", "pts", "fd", "stdin",
@@ -161,10 +162,14 @@ def read_only_what_it_needs(folder: str) -> bool:
 
     libc = ctypes.CDLL(None, use_errno=True)
     libc.syscall.restype = ctypes.c_long
-    handled = ctypes.c_uint64(LANDLOCK_ALL)
+    abi = libc.syscall(444, None, ctypes.c_size_t(0), ctypes.c_uint32(1))  # its version
+    if abi < 1:
+        return False  # an older kernel, or Landlock not enabled
+    every = LANDLOCK_BY_ABI[min(abi, 3)]  # what this kernel can hold back, up to truncating
+    handled = ctypes.c_uint64(every)
     ruleset = libc.syscall(444, ctypes.byref(handled), ctypes.c_size_t(8), ctypes.c_uint32(0))
     if ruleset < 0:
-        return False  # an older kernel, or Landlock not enabled
+        return False
 
     class PathBeneath(ctypes.Structure):
         _pack_ = 1
@@ -192,6 +197,7 @@ def read_only_what_it_needs(folder: str) -> bool:
         except OSError:
             return
         try:
+            rights &= every
             if not stat.S_ISDIR(os.fstat(fd).st_mode):
                 rights &= LANDLOCK_FILE  # a file takes no folder's rights
             rule = PathBeneath(rights, fd)
@@ -200,9 +206,9 @@ def read_only_what_it_needs(folder: str) -> bool:
             os.close(fd)
 
     try:
-        allow(folder, LANDLOCK_ALL)
+        allow(folder, every)
         if os.path.isdir(os.environ.get("TMPDIR", "")):
-            allow(os.environ["TMPDIR"], LANDLOCK_ALL)
+            allow(os.environ["TMPDIR"], every)
         for path in [*sys.path[1:], sys.prefix, sys.base_prefix, sys.exec_prefix,
                      os.path.dirname(os.path.realpath(sys.executable)), *SYSTEM_FOLDERS]:
             allow(path)
@@ -211,7 +217,7 @@ def read_only_what_it_needs(folder: str) -> bool:
         for name in DEVICES:
             allow(os.path.join("/dev", name))
         for name in WRITABLE_DEVICES:
-            allow(os.path.join("/dev", name), LANDLOCK_ALL)
+            allow(os.path.join("/dev", name), every)
         pr_set_no_new_privs = 38
         libc.prctl(pr_set_no_new_privs, 1, 0, 0, 0)
         return libc.syscall(446, ruleset, ctypes.c_uint32(0)) == 0
