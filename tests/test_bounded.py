@@ -131,3 +131,18 @@ def test_an_event_nested_too_deep_is_dropped_and_the_next_one_read() -> None:
     assert reader.next(time.monotonic() + 2) == {"e": "spin"}
     assert reader.next(time.monotonic() + 2) == {"e": "closed"}
     assert parse_record(b"\x1etoken" + b"[" * 8000 + b"\n", "token") is None
+
+
+def test_a_client_crash_names_its_line_and_its_exception_each_on_a_line() -> None:
+    """The exception's own line, not the last line of a message that holds a newline."""
+    from types import SimpleNamespace
+
+    from grader.labs.client_lab import ClientLab
+
+    lab = SimpleNamespace(student_file=Path("client.py"), errors=[
+        "Traceback (most recent call last):",
+        '  File "/x/client.py", line 78, in boom',
+        "    raise ValueError('first\\nsecond')",
+        "ValueError: first", "second"])
+    assert ClientLab.crash_summary(lab) == (  # type: ignore[arg-type]
+        "client.py:78 in boom: raise ValueError('first\\nsecond')\nValueError: first")

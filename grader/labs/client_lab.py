@@ -16,7 +16,7 @@ from .. import processes, protocol
 from ..i18n import _
 from ..protocol import is_leave
 from . import patience
-from .driver import WAIT, CheckFailed, Client, Like, shorten
+from .driver import WAIT, CheckFailed, Client, Like, cut_lines, shorten
 from .patience import Deadline
 from .server_host import bounded_lines, code_place
 from .student_program import CONSOLE_ENCODING, ProgramProcess, StudentProgram
@@ -282,16 +282,21 @@ class ClientLab:
             stream.close()
 
     def crash_summary(self) -> str:
-        """'client.py:57 in receive: raise NotImplementedError; NotImplementedError' or ''."""
+        """'client.py:57 in receive: raise NotImplementedError' and, on a line of its own,
+        'NotImplementedError'; or ''."""
         where = ""
         for n, line in enumerate(self.errors):
             found = re.match(r'\s*File "(.+)", line (\d+), in (\S+)', line)
             if found and Path(found[1]).name == self.student_file.name:
                 code = self.errors[n + 1].strip() if n + 1 < len(self.errors) else ""
                 where = code_place(self.student_file.name, found[2], found[3], code)
-        last = next((line for line in reversed(self.errors) if line and not line[0].isspace()
-                     and "Traceback" not in line), "")
-        return "; ".join(part for part in (where, last) if part)
+        # the exception's own line ('ValueError: ...'), not a later line of its message
+        tops = [line for line in self.errors if line and not line[0].isspace()
+                and "Traceback" not in line]
+        last = next((line for line in reversed(tops)
+                     if re.match(r"[A-Za-z_][\w.]*(: |(Error|Exception|Exit|Interrupt)$)",
+                                 line)), tops[-1] if tops else "")
+        return "\n".join(part for part in (where, last) if part)
 
     def explain(self, failure: CheckFailed) -> CheckFailed:
         time.sleep(0.05)  # let a fresh traceback reach us
@@ -300,7 +305,7 @@ class ClientLab:
                                 or _("nothing")))
         crash = self.crash_summary()
         if crash:
-            failure.details.append((_("meanwhile:"), shorten(crash, 200)[1:-1]))
+            failure.details.append((_("meanwhile:"), cut_lines(crash, 160)))
         return failure
 
     # -- ending -----------------------------------------------------------------------------
