@@ -79,11 +79,11 @@ def grade(plan: Plan) -> Report:
             pool.shutdown(wait=True)
     finally:
         processes.sweep()
+        submission = (plan.root, *(path.parent for _step, path in plan.steps))
         for shard in shards:
             shard.clean()
             for user in shard.users:  # their processes are gone: what they left in /tmp
-                processes.remove_what_was_left(
-                    user, keep=(plan.root, *(path.parent for _step, path in plan.steps)))
+                processes.remove_what_was_left(user, keep=submission)
     for result in results:
         if result.status == StepStatus.GRADED:
             _collect(result, [shard for shard in shards if shard.step.id == result.id])

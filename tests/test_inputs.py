@@ -23,6 +23,16 @@ def solution_copy(tmp_path: Path, step_folder: str = "01_echo") -> Path:
     return tmp_path / "work"
 
 
+def solution_with(tmp_path: Path, step_folder: str, code: str, before: str) -> Path:
+    """A copy of the solution with `code` (module-level lines) put before its first `before`."""
+    work = solution_copy(tmp_path, step_folder)
+    source = work / step_folder / "server.py"
+    text = source.read_text(encoding="utf-8")
+    assert before in text
+    source.write_text(text.replace(before, code + "\n\n" + before, 1), encoding="utf-8")
+    return work
+
+
 def test_relative_dir_and_the_first_line_names_it(tmp_path: Path) -> None:
     solution_copy(tmp_path)
     run = grader("--dir", "work", "01", cwd=tmp_path)
@@ -143,14 +153,11 @@ def test_a_step_folder_that_links_to_another_is_refused(linked: str, tmp_path: P
 def test_a_server_that_keeps_a_log_beside_itself_gets_full_marks(tmp_path: Path) -> None:
     """Opened for appending when the module is imported: each worker's hosts run as a user of
     their own (as root), and the log the first one made was not the others' to open (0/40)."""
-    folder = solution_copy(tmp_path, "04_multi_user")
-    source = folder / "04_multi_user" / "server.py"
-    source.write_text(source.read_text(encoding="utf-8").replace("class LineReader:", (
+    folder = solution_with(tmp_path, "04_multi_user", (
         "import os as _os\n"
         "LOG = _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), 'chat.log')\n"
         "with open(LOG, 'a', encoding='utf-8') as _log:\n"
-        "    _log.write('started\\n')\n\n\n"
-        "class LineReader:"), 1), encoding="utf-8")
+        "    _log.write('started\\n')\n"), before="class LineReader:")
     (folder / "04_multi_user").chmod(0o777)  # a host running as another user writes there
     run = grader("--dir", str(folder), "04", "--json", "-")
     assert run.data["score"] == 40, [c["message"] for c in run.data["checks"]] + [
@@ -161,28 +168,23 @@ def test_a_server_that_keeps_a_log_beside_itself_gets_full_marks(tmp_path: Path)
 def test_a_server_that_uses_temporary_files_gets_full_marks(tmp_path: Path) -> None:
     """tempfile and multiprocessing's Manager need a temp folder the host may write to and
     read back: a private one ($TMPDIR), which the grader removes; /tmp itself is shared."""
-    folder = solution_copy(tmp_path, "01_echo")
-    source = folder / "01_echo" / "server.py"
-    source.write_text(source.read_text(encoding="utf-8").replace("def handle_client(", (
+    folder = solution_with(tmp_path, "01_echo", (
         "import tempfile as _tempfile\n"
         "with _tempfile.TemporaryFile() as _scratch:\n"
         "    _scratch.write(b'x')\n"
         "    _scratch.seek(0)\n"
-        "    assert _scratch.read() == b'x'\n\n\n"
-        "def handle_client("), 1), encoding="utf-8")
+        "    assert _scratch.read() == b'x'\n"), before="def handle_client(")
     run = grader("--dir", str(folder), "01", "--json", "-")
     assert run.data["score"] == 10, [s.get("problem") for s in run.data["steps"]]
 
 
 @pytest.mark.skipif(not landlock(), reason="hosts are confined to their folder with Landlock")
 def test_a_file_read_outside_the_folder_is_refused_and_said_why(tmp_path: Path) -> None:
-    folder = solution_copy(tmp_path, "01_echo")
-    (folder / "config.txt").write_text("port = 8080\n")
-    source = folder / "01_echo" / "server.py"
-    source.write_text(source.read_text(encoding="utf-8").replace("def handle_client(", (
+    folder = solution_with(tmp_path, "01_echo", (
         "import os as _os\n"
         "CONFIG = open(_os.path.join(_os.path.dirname(_os.path.abspath(__file__)), '..',"
-        " 'config.txt')).read()\n\n\ndef handle_client("), 1), encoding="utf-8")
+        " 'config.txt')).read()\n"), before="def handle_client(")
+    (folder / "config.txt").write_text("port = 8080\n")
     run = grader("--dir", str(folder), "01", "--json", "-")
     (step,) = run.data["steps"]
     assert run.data["score"] == 0 and "PermissionError" in step["problem"]

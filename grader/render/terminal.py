@@ -85,8 +85,7 @@ def render(report: Report, stream: TextIO, again: str = "", overview: bool = Fal
     if first_gap is None:
         out.append(style.paint(score, "1;32") + "   " + _("Well done!"))
         if following is not None:  # what they asked for is done: the way on
-            out += _wrap(_("Next: {step} {title}, in {file}.").format(
-                step=following.id, title=following.title, file=following.file), "")
+            out += _next(following)
     else:
         command = " ".join(filter(None, [first_gap.id, again]))
         advice = _("(run `grader {step}` again after your change; `grader --help` for more)"
@@ -112,10 +111,15 @@ def _progress(report: Report, style: Style) -> list[str]:
     following = next(iter(_to_work_on(report)), None)
     lines.append("")
     if following is not None:
-        lines += _wrap(_("Next: {step} {title}, in {file}.").format(
-            step=following.id, title=following.title, file=following.file), "")
+        lines += _next(following)
         lines.append("")
     return lines
+
+
+def _next(step: StepResult | Upcoming) -> list[str]:
+    """'Next: 02 line framing, in lessons/02_lines/server.py.', wrapped."""
+    return _wrap(_("Next: {step} {title}, in {file}.").format(
+        step=step.id, title=step.title, file=step.file), "")
 
 
 def _to_work_on(report: Report) -> list[StepResult]:
