@@ -191,14 +191,16 @@ def server(request: pytest.FixtureRequest) -> Iterator:
     if code.problem:
         raise CheckFailed(code.problem)
     try:
-        session = Session(code.start(race_for(check)), code.wire)
-    except Unusable as problem:
-        raise CheckFailed(str(problem)) from None
-    request.node.lab = session
-    try:
-        yield session
+        try:
+            session = Session(code.start(race_for(check)), code.wire)
+        except Unusable as problem:
+            raise CheckFailed(str(problem)) from None
+        request.node.lab = session
+        try:
+            yield session
+        finally:
+            session.close()
     finally:
-        session.close()
         if request.config.getoption("grader_sweep"):
             code.after_check()  # whatever escaped the host's own tree
 

@@ -427,6 +427,21 @@ def test_gil_hog_costs_only_the_checks_that_relay(who: str, tmp_path: Path) -> N
     assert set(statuses.values()) <= {"passed", "failed", "skipped"}
 
 
+def test_a_server_that_never_gets_ready_costs_one_wait_per_worker(who: str,
+                                                                   tmp_path: Path) -> None:
+    """Its hosts cannot say they are ready. Before: every check waited 8 s and left its host
+    computing, 04 took 97 s and 3 CPU-minutes. Now a host that is not ready is ended, and after
+    two such starts the worker's other checks fail at once."""
+    copy = copy_of("never_ready", tmp_path)
+    run = grade(who, "--dir", str(copy), "04", "--json", "-")
+    assert_calm(run, copy, code=1, seconds=40)
+    first = check(run, "asks_for_name")
+    assert first["status"] == "failed"
+    assert "did not start within 8 s" in said(first)
+    assert "computing on a whole CPU core" in said(first)
+    assert run.data["score"] == 0
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="schedstat is Linux's")
 def test_a_loop_that_never_sleeps_counts_in_full_on_a_crowded_cpu() -> None:
     """On a loaded machine a spinning student gets a share of a CPU, maybe under the checks'

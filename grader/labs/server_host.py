@@ -39,6 +39,7 @@ LISTEN_WITHIN = 5.0  # seconds a server program has to call listen()
 MAX_EVENT = 8192  # longer lines from a host are dropped: it is not trusted to be brief
 MAX_EVENTS = 10_000  # events waiting to be read; a flood beyond is dropped
 MAX_OUTPUT = 16_384  # what we keep of a host's printed output
+NOT_READY_LIMIT = 2  # starts in a row that ran out of time: then the step's other checks fail
 MAX_ZYGOTE_RESTARTS = 3  # a zygote killed more often than this: new interpreters instead
 QUIET_WITHIN = 0.5  # seconds to wait for the answer to "quiet?" (the host gives up at 0.3)
 
@@ -166,7 +167,7 @@ class ServerHost:
         while True:
             event = self.events.next(deadline)
             if event is None:
-                raise Unusable(_("your server did not start within {s:g} s").format(s=within))
+                raise Unusable(not_started(within, self.ps if self.alive() else None))
             if event["e"] == "ready" and isinstance(event.get("port"), int):
                 self._ready(event["port"])
                 return
@@ -293,7 +294,7 @@ class ServerHost:
 
     def busy(self) -> bool:
         """Is the host computing flat out right now (a loop, a regex that never ends)?"""
-        return self.cpu_seconds(0.2) > 0.15
+        return self.ps is not None and computing(self.ps)
 
     def alive(self) -> bool:
         try:
@@ -346,6 +347,28 @@ class ServerHost:
             self.process.wait(2)
         except subprocess.TimeoutExpired:
             pass
+
+
+def not_started(within: float, process: psutil.Process | None) -> str:
+    """Why a host said nothing for `within` seconds; `process`: the host, if it still runs."""
+    if process is not None and computing(process):
+        # a loop that holds the GIL (a regex, a long computation): the host cannot speak
+        return _("your server did not start within {s:g} s: its process was computing on a "
+                 "whole CPU core all the while. Is there a loop that never waits, at import "
+                 "or in serve()?").format(s=within)
+    return _("your server did not start within {s:g} s").format(s=within)
+
+
+def computing(process: psutil.Process) -> bool:
+    """Is it computing flat out right now (a loop, a regex that never ends)?"""
+    return processes.busy_over(process, 0.2) > 0.15
+
+
+def _process(pid: int) -> psutil.Process | None:
+    try:
+        return psutil.Process(pid)
+    except psutil.Error:
+        return None
 
 
 def import_problem(event: dict, file: str) -> str:
@@ -521,6 +544,7 @@ class StudentServer:
         self.prepared = False
         self.restarts = 0
         self.count = 0
+        self.not_ready: list[str] = []  # why the last starts in a row failed (see start())
         self.lock = threading.Lock()
 
     def _output_file(self) -> tuple[Path, IO[bytes]]:
@@ -573,8 +597,7 @@ class StudentServer:
         while True:
             event = zygote.events.next(deadline)
             if event is None:
-                raise Unusable(_("your server did not start within {s:g} s").format(
-                    s=READY_WITHIN))
+                raise Unusable(not_started(READY_WITHIN, _process(zygote.process.pid)))
             if event["e"] == "zygote":
                 if event.get("threads") != 1:  # forking now would copy half-held locks
                     self._stop_zygote()
@@ -595,7 +618,10 @@ class StudentServer:
 
     def start(self, race: Race = NO_RACE) -> ServerHost:
         """A fresh host serving the student's code, ready for clients; `race`: how it is
-        made to show races, for a check that looks for them."""
+        made to show races, for a check that looks for them. After NOT_READY_LIMIT starts in a
+        row that ran out of time, the rest fail at once: each would wait READY_WITHIN again."""
+        if len(self.not_ready) >= NOT_READY_LIMIT:
+            raise Unusable(self.not_ready[-1])
         with self.lock:
             if self.zygote and self.zygote.process.poll() is not None:
                 self._restart_zygote()  # the student's code killed it: the next check is owed one
@@ -606,7 +632,14 @@ class StudentServer:
                     raise
                 self._restart_zygote()  # killed just now, too late for poll() above: once more
                 host = self._fork(race) if self.zygote else self._spawn(race)
-        host.wait_ready()
+        try:
+            host.wait_ready()
+        except Unusable as problem:
+            if host.alive():  # it ran out of time (a crash, quick to tell, ends the host)
+                self.not_ready.append(str(problem))
+            host.close()  # at once: a host stuck in a loop would crowd every later check
+            raise
+        self.not_ready.clear()
         return host
 
     def _zygote_died(self) -> bool:
