@@ -27,6 +27,7 @@ from . import i18n, processes
 from .i18n import _
 from .manifest import steps
 from .plan import MODES, select_steps
+from .results import FAILED
 
 STUDENT_DEADLINE = 300.0  # seconds for one student's run, all steps; then it is ended
 # a run waits on sockets and timers a third of its time or more (a step's checks run in one
@@ -375,9 +376,11 @@ def points_by_step(entry: Entry) -> dict[str, int]:
 
 
 def failed_checks(entry: Entry) -> list[str]:
+    """The checks the student's code failed; not those skipped because one they need failed:
+    one misunderstanding is one failed check, not a cascade."""
     report = entry.report
     return [f"{check['step']}::{check['name']}" for check in report["checks"]
-            if check["status"] != "passed"] if report else []
+            if check["status"] == FAILED] if report else []
 
 
 def write_csv(path: Path, entries: list[Entry], wanted: list) -> None:

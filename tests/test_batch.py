@@ -177,3 +177,27 @@ def test_a_file_that_names_no_step_needs_one(tmp_path: Path) -> None:
     run = grader("batch", str(tmp_path / "room"), "--out", str(tmp_path / "out"))
     assert run.code == 0
     assert "which step is gleb.py" in rows(tmp_path / "out")["gleb"]["problem"]
+
+
+def test_a_cascade_counts_as_one_failure_for_the_instructor() -> None:
+    """A check skipped because one it needs failed is not a second misunderstanding: not in the
+    CSV's failed column, not in "failed most", not in the page's rates (of the students in
+    whose code a check ran)."""
+    from grader.batch import Entry, failed_checks, summary
+    from grader.render.class_report import _failure_rates
+
+    def entry(name: str, **statuses: str) -> Entry:
+        checks = [{"step": "04", "name": check, "status": status, "description": check,
+                   "message": "", "hint": "", "details": []}
+                  for check, status in statuses.items()]
+        return Entry(name, Path(name), reports=[{"checks": checks, "passed": False}])
+
+    stuck = entry("stuck", asks_for_name="failed", relays_to_others="skipped")
+    relays = entry("relays", asks_for_name="passed", relays_to_others="failed")
+    fine = entry("fine", asks_for_name="passed", relays_to_others="passed")
+    assert failed_checks(stuck) == ["04::asks_for_name"]
+    assert "04::asks_for_name (1), 04::relays_to_others (1)" in summary(
+        [stuck, relays, fine], 1.0, Path("out"))
+    rates = " ".join(_failure_rates([stuck, relays, fine]))
+    assert rates.count("50%") == 1  # relays_to_others: failed in one of the two that ran it
+    assert rates.count("33%") == 1  # asks_for_name: one of three

@@ -9,6 +9,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from ..i18n import _
+from ..results import FAILED, PASSED
 
 if TYPE_CHECKING:
     from ..batch import Entry
@@ -61,18 +62,21 @@ def _distribution(graded: list[Entry]) -> list[str]:
 
 
 def _failure_rates(graded: list[Entry]) -> list[str]:
+    share = _("Each check, and the share of students whose code failed it, of those in whose "
+              "code it ran (a check that needs a failed one is skipped, and not counted).")
     out = [f"<h2 id='checks'>{escape(_('What the class misunderstood'))}</h2>",
-           f"<p>{escape(_('Each check, and the share of students who did not pass it.'))}</p>",
-           "<table>"]
+           f"<p>{escape(share)}</p>", "<table>"]
     failed: Counter[str] = Counter()
     described: dict[str, str] = {}
     seen: Counter[str] = Counter()
     for entry in graded:
         for check in entry.report["checks"]:
+            if check["status"] not in (PASSED, FAILED):  # skipped: a check it needs failed
+                continue
             key = f"{check['step']}::{check['name']}"
             described[key] = check["description"]
             seen[key] += 1
-            failed[key] += check["status"] != "passed"
+            failed[key] += check["status"] == FAILED
     for key in sorted(seen, key=lambda k: (-failed[k] / seen[k], k)):
         rate = failed[key] / seen[key]
         out.append(f"<tr><td>{escape(key.split('::')[0])}</td><td>{escape(described[key])}"
@@ -97,7 +101,7 @@ def _students(entries: list[Entry], steps: list) -> list[str]:
             out.append(f"<details><summary class='fail'>{escape(entry.name)}: "
                        f"{escape(entry.problem)}</summary></details>")
             continue
-        failed = [check for check in report["checks"] if check["status"] != "passed"]
+        failed = [check for check in report["checks"] if check["status"] == FAILED]
         head = f"{escape(entry.name)}: {report['score']}/{report['max_score']}"
         out.append(f"<details><summary>{head}</summary>")
         for step in report["steps"]:
