@@ -627,8 +627,9 @@ class StudentServer:
                 self._restart_zygote()  # the student's code killed it: the next check is owed one
             try:
                 host = self._fork(race) if self.zygote else self._spawn(race)
-            except Unusable:
-                if not self._zygote_died():
+            except Unusable as problem:
+                if not self._zygote_died():  # it did not fork within READY_WITHIN
+                    self.not_ready.append(str(problem))
                     raise
                 self._restart_zygote()  # killed just now, too late for poll() above: once more
                 host = self._fork(race) if self.zygote else self._spawn(race)
