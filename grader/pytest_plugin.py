@@ -196,10 +196,8 @@ def server(request: pytest.FixtureRequest) -> Iterator:
         except Unusable as problem:
             raise CheckFailed(str(problem)) from None
         request.node.lab = session
-        try:
+        with session:
             yield session
-        finally:
-            session.close()
     finally:
         if request.config.getoption("grader_sweep"):
             code.after_check()  # whatever escaped the host's own tree

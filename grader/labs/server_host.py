@@ -154,10 +154,7 @@ class ServerHost:
         self.returned = threading.Event()  # serve() returned after that
         self.answers: queue.Queue[bool] = queue.Queue()  # to quiet() questions
         self.places: queue.Queue[list] = queue.Queue()  # to where() questions
-        try:
-            self.ps: psutil.Process | None = psutil.Process(pid)
-        except psutil.Error:
-            self.ps = None
+        self.ps = _process(pid)
         patience.watch(pid)
 
     def wait_ready(self, within: float = READY_WITHIN) -> None:
