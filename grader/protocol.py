@@ -5,6 +5,7 @@ The lesson stubs mirror these constants; tests/test_lessons.py keeps the copies 
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 import sys
@@ -86,6 +87,22 @@ def _notice_pattern(*forms: str) -> re.Pattern[str]:
     """One pattern for the notice forms (a course's own words can change them: cached by value)."""
     return re.compile("(?:" + "|".join(re.escape(form).replace(re.escape("{name}"), ".+")
                                        for form in forms) + ")")
+
+
+def like_notice(line: str) -> bool:
+    """Is `line` a notice, or nearly one: the notice's own words with a letter or two wrong
+    ("bob has abandoned yall")? A check about chat lines sets those aside too: the wording is
+    the notice checks' concern. The name is one of the line's words; two lines run together
+    ("alice: hi bob has abandoned y'all") are too far from a notice to count."""
+    if is_notice(line):
+        return True
+    words = [match.span() for match in re.finditer(r"\S+", line)]
+    for form in (JOINED, LEFT):
+        fixed = form.replace("{name}", "")
+        for start, end in words:
+            if difflib.SequenceMatcher(None, fixed, line[:start] + line[end:]).ratio() >= 0.85:
+                return True
+    return False
 
 
 def is_leave(line: str) -> bool:

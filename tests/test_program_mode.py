@@ -66,8 +66,8 @@ SEED_STYLE_LOSES = {
     "broadcast_survives_dead_client", "joins_after_dead_client",
     # the name is read in the accept loop: a silent client blocks every join
     "silent_client_blocks_nobody", "uses_threads",
-    # the name is read once
-    "asks_again_after_blank_name",
+    # the name is read once, and whatever comes is the name: 'leave', or b'' from a hang-up
+    "asks_again_after_blank_name", "unnamed_leaves_unannounced",
     # each message is strip()ped before it is relayed
     "relays_text_as_sent",
 }

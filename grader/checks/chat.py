@@ -313,7 +313,7 @@ def endless_line_costs_no_memory(server: Session) -> None:
 
 
 @check("03", points=2, after="asks_for_name")
-@check("04", points=2, after="asks_for_name")
+@check("04", points=1, after="asks_for_name")
 def tells_others_who_left(server: Session) -> None:
     """tells the others when someone leaves"""
     alice, bob = server.join("alice", "bob")
@@ -333,6 +333,21 @@ def leaver_gets_no_notice(server: Session) -> None:
         raise CheckFailed(_("bob received the notice of its own leaving"),
                           [(_("{who} received:").format(who="bob"), shorten(left("bob")))],
                           _("tell the others only: remove the leaver before you broadcast."))
+
+
+@check("04", points=1, after="tells_others_who_left")
+def unnamed_leaves_unannounced(server: Session) -> None:
+    """tells nobody when a client goes away before giving its name"""
+    alice, _bob = server.join("alice", "bob")
+    server.settle()
+    alice.drain()  # what came before is other checks' concern
+    dave = server.arrive("dave")
+    dave.send(protocol.LEAVE)  # 'leave' as its name
+    erin = server.arrive("erin")  # after dave: two at the prompt is another check's concern
+    erin.close()  # hangs up at the prompt
+    server.settle()
+    alice.expect_nothing(hint=_("a client that goes before it has given a name never joined: "
+                                "tell nobody. Announce a leave only for a client in the chat."))
 
 
 @check("03", points=1, after="asks_for_name")
@@ -380,7 +395,7 @@ def tells_others_after_reset(server: Session) -> None:
 
 @check("03", points=2, after="relays_both_ways")
 def next_pair_can_chat(server: Session) -> None:
-    """starts a new chat for the next two clients"""
+    """ends the chat for both when one leaves, then starts one for the next two clients"""
     alice, bob = server.join("alice", "bob")
     bob.send(protocol.LEAVE)  # the notice to alice is tells_others_who_left's concern
     alice.expect_closed(hint=_("when the chat ends, close the other client's connection too."))
@@ -405,6 +420,10 @@ def same_name_twice(server: Session) -> None:
     carol.send("hello, both of you")
     for each in (ann, other_ann):
         each.expect(relayed("carol", "hello, both of you"), hint=hint)
+    ann.send("hello, other ann")
+    other_ann.expect(relayed("ann", "hello, other ann"), hint=_(
+        "skip the sender by its connection (member is not sender), not by its name: two "
+        "clients may share one."))
     ann.send(protocol.LEAVE)
     carol.expect(left("ann"), hint=hint)
     carol.send("still there?")
@@ -602,15 +621,16 @@ def members_change_while_chatting(server: Session) -> None:
 
 
 def _read_until(client: Client, wanted: set[str], deadline: float) -> list[str]:
-    """Lines until all of `wanted` came (or the deadline): the chat's lines only; notices and
-    echoes of one's own lines are other checks' concerns."""
+    """Lines until all of `wanted` came (or the deadline): the chat's lines only; notices (in
+    the protocol's words or nearly) and echoes of one's own lines are other checks' concerns."""
     lines: list[str] = []
     awaited = set(wanted)
     while awaited and time.monotonic() < deadline:
         line = client.read_line(within=max(0.01, deadline - time.monotonic()))
         if line is None:
             break
-        if not protocol.is_notice(line) and not line.endswith(tuple(client.sent_lines)):
+        if line in wanted or not protocol.like_notice(line) and not line.endswith(
+                tuple(client.sent_lines)):
             lines.append(line)
             awaited.discard(line)
     return lines

@@ -11,8 +11,9 @@ import time
 
 from .. import protocol
 from ..i18n import _
-from ..labs.chat_session import Session
+from ..labs.chat_session import Session, relayed
 from ..labs.driver import WAIT, CheckFailed, Client, shorten
+from ..labs.patience import Deadline
 from . import chat  # noqa: F401  (step 04's checks, registered before they are inherited)
 from .registry import check, inherit
 
@@ -26,10 +27,11 @@ MEMORY_GROWTH = 64 * 2**20  # what the server may keep for a reader that never r
 # with 1 s a server dropping after 0.5 s without progress passed in 3 runs of 6.
 DROP_WITHIN = 3.0  # seconds after bob has all of the flood
 RETURN_WITHIN = 3.0  # seconds for serve() to return once its listener is closed
+STALL = 0.5  # seconds bob's lines may stop: a broadcast waiting on sloth stops them longer
 WITNESSES = 8  # members who hear of each join: a join's broadcast takes a while, as in a class
 
 
-@check("06", points=3, after="asks_for_name")
+@check("06", points=2, after="asks_for_name")
 def refuses_a_taken_name(server: Session) -> None:
     """asks again when the name is taken"""
     # wendy hears alice join: then alice's name is surely taken (a moment's rest of the
@@ -43,6 +45,22 @@ def refuses_a_taken_name(server: Session) -> None:
     impostor.send("bob")
     alice.expect(protocol.joined("bob"), hint=_("after a taken name, the next answer is the "
                                                  "client's name."))
+
+
+@check("06", points=1, after="refuses_a_taken_name")
+def refused_client_leaves_owner_alone(server: Session) -> None:
+    """keeps a name's owner in the chat when a client refused that name hangs up"""
+    wendy, alice = server.join("wendy", "alice")
+    impostor = server.arrive("bob")
+    impostor.send("alice")
+    impostor.expect(protocol.NAME_TAKEN)
+    impostor.close()  # it never joined: alice is still alice
+    server.settle()
+    hint = _("a refused client never joined: when it goes, take out and announce only the "
+             "client that is in the chat (compare the client, not its name).")
+    wendy.send("still there, alice?")
+    alice.expect(relayed("wendy", "still there, alice?"), hint=hint)
+    wendy.expect_nothing(hint=hint)
 
 
 @check("06", points=3, after="refuses_a_taken_name", races="locks")
@@ -61,7 +79,7 @@ def one_winner_for_one_name(server: Session) -> None:
         0.01, deadline - time.monotonic()))]
     wendy.wait_for(protocol.joined("ann"), within=WAIT)
     time.sleep(0.2)  # a second notice, if there is one, has had its moment
-    notices = [line for line in _drain(wendy) if line == protocol.joined("ann")]
+    notices = [line for line in wendy.drain() if line == protocol.joined("ann")]
     if len(refused) != len(hopefuls) - 1 or len(notices) != 1:
         raise CheckFailed(
             _("10 clients asked for the name ann at once, and {n} of them got it").format(
@@ -75,7 +93,7 @@ def one_winner_for_one_name(server: Session) -> None:
 @check("06", points=6, after="relays_to_others", timeout=30)
 def reader_that_never_reads_stalls_nobody(server: Session) -> None:
     """keeps the chat going while one client reads nothing"""
-    _flood(server)
+    _flood(server, stalls=True)
 
 
 @check("06", points=4, after="reader_that_never_reads_stalls_nobody", timeout=30)
@@ -127,9 +145,10 @@ def ends_when_the_listener_closes(server: Session) -> None:
             _("join every client's thread (and writer thread) before serve() returns."))
 
 
-def _flood(server: Session) -> Client:
-    """sloth (a tiny receive buffer) joins and never reads again; ann sends 4 MB that bob
-    must get all of, in time. bob, for what follows."""
+def _flood(server: Session, stalls: bool = False) -> Client:
+    """sloth (a tiny receive buffer) joins and never reads again; ann sends 8 MB that bob
+    must get all of, in time (and, with `stalls`, without a pause of STALL s or more: what a
+    broadcast that waits on sloth's full socket makes). bob, for what follows."""
     sloth = _tiny_buffer_client(server)
     sloth.expect(protocol.PROMPT)
     sloth.send("sloth")
@@ -151,12 +170,18 @@ def _flood(server: Session) -> Client:
     got, deadline = 0, time.monotonic() + FLOOD_WITHIN
     prefix = protocol.message("ann", "")
     others = []  # a notice that sloth left, say: for the caller
+    pause: Deadline | None = None  # from bob's last line of ann's
+    longest = last = 0.0
     while got < FLOOD_LINES and time.monotonic() < deadline:
         received = bob.read_line(within=max(0.01, deadline - time.monotonic()))
         if received is None:
             break
         if received.startswith(prefix):
             got += 1
+            now = time.monotonic()
+            if pause is not None and not pause.left():  # longer, though the server had a CPU
+                longest = max(longest, now - last)
+            pause, last = Deadline(STALL), now
         else:
             others.append(received)
     bob.unread = others + bob.unread
@@ -170,6 +195,13 @@ def _flood(server: Session) -> Client:
             _("one client that does not read must not stall the others: give each client "
               "its own queue and a writer thread, so a broadcast never waits on a socket."),
             waited=True)
+    if stalls and longest:
+        raise CheckFailed(
+            _("bob's lines stopped for {s:.1f} s while sloth read nothing").format(s=longest),
+            [(_("expected:"), _("no pause of {s:g} s or more").format(s=STALL))],
+            _("a broadcast waited on sloth's full socket, and everyone waited with it: never "
+              "call sendall() for one client where the others wait; give each client its own "
+              "queue and writer thread (or send with MSG_DONTWAIT)."))
     return bob
 
 
@@ -182,16 +214,6 @@ def _tiny_buffer_client(server: Session) -> Client:
     client.unframed = server.wire.get("unframed", False)
     server.clients.append(client)
     return client
-
-
-def _drain(client: Client) -> list[str]:
-    lines = list(client.unread)
-    client.unread = []
-    while True:
-        line = client.read_line(within=0.05)
-        if line is None:
-            return lines
-        lines.append(line)
 
 
 inherit("06", "04", but=("same_name_twice",))  # a taken name is refused here

@@ -203,8 +203,9 @@ class Session:
         clients whose names are in `named` (the failure's text) are looked at first."""
         crashes = " ".join(self.crashes)
         if "changed size during iteration" in crashes or "mutated during iteration" in crashes:
-            return _("two threads changed the chat's members at once: guard every use of the "
-                     "registry with one lock.")
+            return _("the chat's members changed while a loop went over them: loop over a "
+                     "copy (list(...)) or remove after the loop, and guard every use of them "
+                     "with one lock.")
         for client in self._named_first(named):
             if sum(other.name == client.name for other in self.clients) > 1:
                 continue  # a namesake's lines and notices are no echo (same_name_twice)

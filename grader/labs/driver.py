@@ -259,6 +259,14 @@ class Client:
             self.unread.insert(0, got)  # not consumed: a later expect() still sees it
         return got is not None
 
+    def drain(self, within: float = 0.05) -> list[str]:
+        """Every line that has come, those set aside first; each further one waited for
+        `within` seconds. They are taken: a later expect() does not see them."""
+        lines, self.unread = self.unread, []
+        while (line := self.read_line(within=within)) is not None:
+            lines.append(line)
+        return lines
+
     def expect_nothing(self, within: float = QUIET, hint: str = "",
                        but: Expected | None = None) -> None:
         """Nothing at all may arrive within `within` seconds (not even part of a line), and
