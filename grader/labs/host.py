@@ -288,6 +288,7 @@ def _die_with_parent() -> None:
 # -- the socket layer: loopback only, and a count of recv() calls after the end -----------------
 CONNECT_TO = {"port": 0}  # program mode: where every TCP connection goes (0: where it asks)
 IMPORTING = threading.Event()  # set while serve mode imports the module: its listen() says so
+LISTENED = threading.Event()  # set at the first listen(): input() waits from then on
 
 
 def install_socket_layer(events: Events) -> None:
@@ -318,6 +319,7 @@ def install_socket_layer(events: Events) -> None:
         result = original_listen(self, *backlog)
         if self.family in (socket.AF_INET, socket.AF_INET6):
             events.send("listen", port=self.getsockname()[1], importing=IMPORTING.is_set())
+            LISTENED.set()
         return result
 
     def loopback(self, address):
@@ -418,12 +420,16 @@ def keep_channel(events: Events) -> None:
 
 
 def report_input(path: str, events: Events) -> None:
-    """A server gets no keyboard here: input() says where it was called, then waits forever
-    (an operator who never types), so that a console thread beside the server does no harm."""
+    """A server gets no keyboard here: input() says where it was called. Before the server
+    listens it raises EOFError, as with `python FILE < /dev/null` (a script that asks for its
+    port may fall back on a default); once it listens it waits forever (an operator who never
+    types), so that a console thread beside the server does no harm."""
     def waiting_input(prompt: object = "") -> str:
         events.send("input", where=caller_place(sys._getframe(1), path),
                     main=threading.current_thread() is threading.main_thread(),
-                    importing=IMPORTING.is_set())
+                    importing=IMPORTING.is_set(), eof=not LISTENED.is_set())
+        if not LISTENED.is_set():
+            raise EOFError("EOF when reading a line")
         threading.Event().wait()
         return ""
 

@@ -139,6 +139,7 @@ class ServerHost:
                  has_serve: bool = True) -> None:
         self.pid = pid
         self.has_serve = has_serve
+        self.at_import: set[str] = set()  # what its import did (auto mode: as_program)
         self.mode = mode  # serve (serve() is called), auto (serve mode, maybe a program), program
         self.events = events
         self.output_path = output
@@ -172,7 +173,7 @@ class ServerHost:
                 raise Unusable(ended_early(self.last_output()))
             self._note(event)  # serve() may crash before the host says it is ready
             if self.mode == "auto":
-                as_program(event, self.has_serve)
+                as_program(event, self.has_serve, self.at_import)
             problem = import_problem(event, self.file_name)
             if problem:
                 raise Unusable(problem)
@@ -205,8 +206,8 @@ class ServerHost:
                 raise Unusable(program_problem(seen, self.file_name, within,
                                                self.last_output(3) or _("it printed nothing")))
             seen.setdefault(kind, event)
-            if kind == "input" and event.get("main") is True:  # it waits there forever
-                raise Unusable(program_problem(seen, self.file_name, within, ""))
+            if kind == "input" and event.get("main") is True and not event.get("eof"):
+                raise Unusable(program_problem(seen, self.file_name, within, ""))  # it waits
 
     def _watch(self) -> None:
         while True:
@@ -411,21 +412,38 @@ def program_note(source: str, why: str) -> str:
         _("it has no serve(listener)"), found=found, steps=_(" and ").join(steps))
 
 
-def as_program(event: dict, has_serve: bool) -> None:
+def as_program(event: dict, has_serve: bool, seen: set[str]) -> None:
     """Auto mode, while the module is imported: raise AsProgram if it is a script (it serves,
-    asks for input, hangs or exits when imported, and has no serve() to call instead)."""
+    asks for input, hangs or exits when imported, and has no serve() to call instead). A
+    module with serve() that listens when imported is one only if its import then never ends:
+    a socket left over from the assignment's script, and never used, is no reason. `seen`:
+    what this import did so far."""
     kind = event.get("e")
     if kind == "no_serve":
         raise AsProgram("no_serve")
-    if (kind in ("listen", "input") and event.get("importing") is True
-            or kind in ("import_hang", "import_exit") and not has_serve):
+    at_import = event.get("importing") is True
+    if kind == "input" and at_import or kind == "listen" and at_import and not has_serve:
         raise AsProgram("at_import")
+    if kind == "listen" and at_import:
+        seen.add("listen")
+    if kind in ("import_hang", "import_exit") and (not has_serve or "listen" in seen):
+        raise AsProgram("at_import")
+
+
+def unused_listener_note(seen: set[str]) -> list[str]:
+    """A module served through serve() that listened when imported: said, not held against it."""
+    if "listen" not in seen:
+        return []
+    return [_("your module opens a listening socket when it is imported, and the grader "
+              "leaves it unused (it calls serve(listener)): remove it, or open it under "
+              "if __name__ == \"__main__\":")]
 
 
 def program_problem(seen: dict[str, dict], file: str, within: float, last: str) -> str:
     """Why a server program never listened, from what its host reported (`last`: its last
     printed lines if it has ended, '' if it still runs)."""
-    if "main_crash" in seen:
+    if "main_crash" in seen and not ("input" in seen and "EOFError" in str(
+            seen["main_crash"].get("error"))):
         return _("your server stopped before it listened: {where}").format(
             where=describe_error(seen["main_crash"])) + error_advice(seen["main_crash"], file)
     if "input" in seen:
@@ -433,8 +451,9 @@ def program_problem(seen: dict[str, dict], file: str, within: float, last: str) 
         place = (_("line {line}: {code}").format(line=_text(where.get("line")),
                                                  code=_text(where.get("code")))
                  if isinstance(where, dict) and where else file)
-        return _("your server waits for input() before it listens ({where}), and the grader "
-                 "types nothing: use a fixed port, or read it from sys.argv").format(where=place)
+        return _("your server asks for input() before it listens ({where}), and the grader "
+                 "types nothing (input() raises EOFError): use a fixed port, or read it from "
+                 "sys.argv").format(where=place)
     if "udp_bind" in seen:
         return _("your server opened only a UDP socket; the chat is TCP: "
                  "socket.socket(socket.AF_INET, socket.SOCK_STREAM)")
@@ -536,6 +555,7 @@ class StudentServer:
         # code tells: whether it reads what it receives line by line
         self.wire: dict = {"reads_lines": reads_lines(self.source)}
         self.has_serve = defines(self.source, "serve")
+        self.at_import: set[str] = set()  # what its import did (auto mode: as_program)
         self.zygote: launcher.Zygote | None = None
         self.zygote_output = Path()
         self.prepared = False
@@ -576,6 +596,8 @@ class StudentServer:
                 host = self.start()
                 self.notes += address_notes(host.asked)
                 host.close()
+            else:
+                self.notes += unused_listener_note(self.at_import)
         except Unusable as problem:
             self.problem = str(problem)
         return self.problem
@@ -602,7 +624,7 @@ class StudentServer:
             if event["e"] == "closed":
                 raise Unusable(ended_early(ServerHost.output_of(output)))
             if self.mode == "auto":
-                as_program(event, self.has_serve)
+                as_program(event, self.has_serve, self.at_import)
             problem = import_problem(event, self.file.name)
             if problem:
                 self._stop_zygote()
