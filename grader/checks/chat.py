@@ -558,7 +558,7 @@ def survives_churn(server: Session) -> None:
 LEAVERS = 8  # members who leave while the others chat
 LISTENERS = 8  # members who only listen: each must get every line
 GUESTS = 6  # come and go while the others chat
-LINES = 12  # each chatter's
+LINES = 16  # each chatter's: the leaves come in its first half, the guests in its second
 GAP = 0.025  # seconds between a chatter's lines, and between two leaves
 
 
@@ -591,6 +591,9 @@ def members_change_while_chatting(server: Session) -> None:
             time.sleep(GAP)
 
     def come_and_go() -> None:
+        # After the leaves: a guest's join holds a careful server's lock while it is
+        # announced, and a leave waiting for that lock would come between two broadcasts.
+        time.sleep(LEAVERS * GAP)
         for n in range(GUESTS):
             name = f"guest{n}"
             try:
