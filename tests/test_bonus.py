@@ -8,7 +8,7 @@ from pathlib import Path
 
 from conftest import ROOT, STUBS, grader
 
-NEW_IN_06 = {"refuses_a_taken_name", "one_winner_for_one_name",
+NEW_IN_06 = {"refuses_a_taken_name", "refused_client_leaves_owner_alone", "one_winner_for_one_name",
              "reader_that_never_reads_stalls_nobody", "drops_a_client_that_never_reads",
              "ends_when_the_listener_closes"}
 
