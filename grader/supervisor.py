@@ -157,8 +157,27 @@ def _settle(step: str, checks: list[Check], verdicts: dict[str, CheckResult]) ->
             result = _result(check, SKIPPED, missing[0].message
                              if missing[0].status == SKIPPED else
                              skipped_because(find(step, missing[0].name)))
+        elif _against(result, step, settled):
+            from .labs.chat_session import PROMPT_CHECK
+
+            result = _result(check, FAILED, _(
+                "its first client got no prompt, though “{check}” passed on a start of its "
+                "own: your server does not answer the same way each time it starts").format(
+                    check=_(find(step, PROMPT_CHECK).description)), hint=_(
+                "look for what your code keeps from one start to the next (a file, another "
+                "process) or does at random when it starts."))
         settled[check.name] = result
     return list(settled.values())
+
+
+def _against(result: CheckResult, step: str, settled: dict[str, CheckResult]) -> bool:
+    """Was the check skipped in its worker for want of a prompt (pytest_plugin), though the
+    prompt's own check passed? Then the server answered one start and not another."""
+    from .labs.chat_session import PROMPT_CHECK
+
+    prompt = settled.get(PROMPT_CHECK)
+    return (result.status == SKIPPED and prompt is not None and prompt.status == PASSED
+            and result.message == skipped_because(find(step, PROMPT_CHECK)))
 
 
 def _result(check: Check, status: CheckStatus, message: str = "",

@@ -135,6 +135,30 @@ def test_a_check_of_the_same_cause_is_skipped_only_when_that_one_failed() -> Non
     assert no_receiver["prints_what_arrives"] == SKIPPED
 
 
+def test_a_check_skipped_for_want_of_a_prompt_fails_when_the_prompt_check_passed() -> None:
+    """A worker skips a check when a first client got no prompt there (pytest_plugin). If the
+    prompt's own check passed in another host, the server answered one start and not the next:
+    a skip 'because that check failed' beside its tick would contradict itself."""
+    from grader.checks import find, skipped_because
+    from grader.results import FAILED, PASSED, SKIPPED
+    from grader.supervisor import _result, _settle
+
+    checks = checks_for("04")
+    no_prompt = skipped_because(find("04", "asks_for_name"))
+
+    def settled(prompt: str) -> dict:
+        verdicts = {c.name: _result(c, PASSED) for c in checks}
+        verdicts["asks_for_name"] = _result(find("04", "asks_for_name"), prompt)
+        verdicts["closes_after_leave"] = _result(find("04", "closes_after_leave"), SKIPPED,
+                                                 no_prompt)
+        return {r.name: r for r in _settle("04", checks, verdicts)}
+
+    contradicted = settled(PASSED)["closes_after_leave"]
+    assert contradicted.status == FAILED
+    assert "each time it starts" in contradicted.message and contradicted.hint
+    assert settled(FAILED)["closes_after_leave"].status == SKIPPED
+
+
 def test_a_check_out_of_time_says_so_in_a_worker_without_a_terminal() -> None:
     """pytest-timeout's own handler dumps stacks to the terminal writer, which a worker does
     not load: there every late check read 'the check itself broke: AssertionError'."""
