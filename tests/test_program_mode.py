@@ -141,6 +141,7 @@ def test_a_server_that_ends_no_line_with_newline_is_judged_on_the_rest(tmp_path)
 
 @pytest.mark.parametrize("script, says", [
     ("asks_for_port.py", ["input()", "line 4", "sys.argv"]),
+    ("waits_before_listening.py", ["line 5", "time.sleep(30)", "before anything that waits"]),
     ("exits_at_once.py", ["code 2", "usage: server.py PORT"]),
     ("needs_sibling.py", ["chat_helpers", "hand in chat_helpers.py"]),
     ("udp_server.py", ["UDP", "SOCK_STREAM"]),

@@ -193,6 +193,13 @@ class ServerHost:
                     raise Unusable(_("your server is still computing {s:g} s after it started, "
                                      "on a whole CPU core, and has not listened: does a loop "
                                      "run before bind() and listen()?").format(s=within))
+                places = self._where_before_ready() if not seen and self.alive() else []
+                if places:  # it waits somewhere of its own: say where
+                    raise Unusable(_("your server has not listened {s:g} s after it started: "
+                                     "it waits at line {line}: {code}. Call bind() and "
+                                     "listen() before anything that waits.").format(
+                        s=within, line=_text(places[0].get("line")),
+                        code=_text(places[0].get("code"))))
                 raise Unusable(program_problem(seen, self.file_name, within, ""))
             kind = event["e"]
             if kind == "listen" and isinstance(event.get("port"), int):
@@ -260,6 +267,18 @@ class ServerHost:
             return self.places.get(timeout=within)
         except (OSError, ValueError, queue.Empty):
             return []
+
+    def _where_before_ready(self) -> list[dict]:
+        """where(), for a host whose events no thread reads yet: its answer is read here."""
+        try:
+            os.write(self.events.stream.fileno(), b"w")
+        except (OSError, ValueError):
+            return []
+        deadline = time.monotonic() + QUIET_WITHIN
+        while (event := self.events.next(deadline)) is not None:
+            if event["e"] == "where" and isinstance(event.get("threads"), list):
+                return [place for place in event["threads"] if isinstance(place, dict)]
+        return []
 
     def close_listener(self) -> None:
         """Close the listener serve() was given, from inside the host, as its owner would."""
@@ -458,7 +477,11 @@ def program_problem(seen: dict[str, dict], file: str, within: float, last: str) 
         return _("your server opened only a UDP socket; the chat is TCP: "
                  "socket.socket(socket.AF_INET, socket.SOCK_STREAM)")
     if last:
-        exiting = seen.get("exiting") or seen.get("exit") or {}
+        exiting = seen.get("exiting") or seen.get("exit")
+        if exiting is None:  # no exit of its own: a signal ended it (os.kill? its parent's?)
+            return _("your server's process was ended by a signal before it opened a listening "
+                     "socket (does your code kill a process, its own parent say?): {last}").format(
+                last=last)
         return _("your server exited (code {code}) before it opened a listening socket: "
                  "{last}").format(code=_text(exiting.get("code", "?")), last=last)
     return _("your server did not open a listening socket within {s:g} s: call bind(), then "
