@@ -59,14 +59,19 @@ def test_a_starved_process_gets_longer_waits_within_the_grace(crowded_cpu: int) 
     starved = _python("while True: pass", crowded_cpu)
     try:
         patience.watch(starved.pid)
-        first = _expired(Deadline(0.3))
-        later = [_expired(Deadline(0.3)) for _ in range(12)]
+        deadlines = [Deadline(0.3)]
+        first = _expired(deadlines[0])
+        for _ in range(12):
+            deadlines.append(Deadline(0.3))
+            _expired(deadlines[-1])
     finally:
         _end(starved)
     assert first > 0.4, first  # it waited for a CPU most of those 0.3 s: about that much more
-    # in all, the waits grew by the grace at most (and a little for the looks themselves)
-    assert first + sum(later) < 13 * 0.3 + patience.GRACE + 0.5, (first, later)
-    assert min(later) < 0.35, later  # the grace is spent: back to the plain wait
+    # in all, the waits grew by the grace at most (what they were granted, not the wall time:
+    # on a crowded machine this test's own looks come late too)
+    granted = [deadline.granted for deadline in deadlines]
+    assert 0 < sum(granted) <= patience.GRACE + 1e-9, granted
+    assert granted[-1] == 0, granted  # the grace is spent: back to the plain wait
 
 
 def test_a_process_that_waits_on_its_own_gets_the_plain_wait(crowded_cpu: int) -> None:
