@@ -35,7 +35,7 @@ STUDENT_DEADLINE = 300.0  # seconds for one student's run, all steps; then it is
 # 58-60 s with 4 at a time, CPUs 28 % idle; 49-50 s with 6, 10 % idle; 54 s with 8)
 JOBS_PER_CORE = 3
 MAX_UNZIPPED = 50 << 20  # bytes a submission's .zip may hold
-STEP_IN_NAME = re.compile(r"(?<!\d)0?([1-9])(?!\d)")
+STEP_IN_NAME = re.compile(r"(?<!\d)(0?)([1-9])(?!\d)")
 
 
 @dataclass
@@ -156,13 +156,20 @@ def grader_args(entry: Entry, wanted: list, scratch: Path, step_given: list[str]
         return ["--dir", str(path), *[step.id for step in wanted]]
     if path.suffix != ".py":
         raise LookupError(_("not a folder, a .py file or a .zip"))
-    named = [step.id for step in steps() if step.id in
-             {m.group(1).zfill(2) for m in STEP_IN_NAME.finditer(path.stem)}]
-    chosen = [s.zfill(2) for s in step_given] or named
+    chosen = [s.zfill(2) for s in step_given] or steps_named(path.stem)
     if len(chosen) != 1:
         raise LookupError(_("which step is {file}? Name it like ivanov_04.py, or give "
                             "--step").format(file=path.name))
     return [chosen[0], "--file", str(path)]
+
+
+def steps_named(stem: str) -> list[str]:
+    """The steps a file's name gives: 'ivanov_04' and 'lab4' give 04. A written '04' outweighs a
+    bare digit, so 'sa1_04' (a group or a variant, then the step) is 04 too."""
+    found = [(m.group(1), m.group(2).zfill(2)) for m in STEP_IN_NAME.finditer(stem)]
+    padded = {step for zero, step in found if zero}
+    named = padded if len(padded) == 1 else {step for _, step in found}
+    return [step.id for step in steps() if step.id in named]
 
 
 def _has_steps(folder: Path) -> bool:

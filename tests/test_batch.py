@@ -179,6 +179,16 @@ def test_a_file_that_names_no_step_needs_one(tmp_path: Path) -> None:
     assert "which step is gleb.py" in rows(tmp_path / "out")["gleb"]["problem"]
 
 
+@pytest.mark.parametrize(("stem", "named"), [
+    ("ivanov_04", ["04"]), ("lab4", ["04"]), ("sa1_04", ["04"]), ("group2_05_v3", ["05"]),
+    ("05_client", ["05"]), ("2026_lab_03", ["03"]), ("gleb", []), ("hw2_step4", ["02", "04"]),
+    ("step_01_and_04", ["01", "04"]), ("lab7", []),
+])
+def test_a_file_name_gives_its_step(stem: str, named: list[str]) -> None:
+    from grader.batch import steps_named
+    assert steps_named(stem) == named
+
+
 def test_a_cascade_counts_as_one_failure_for_the_instructor() -> None:
     """A check skipped because one it needs failed is not a second misunderstanding: not in the
     CSV's failed column, not in "failed most", not in the page's rates (of the students in
