@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import i18n
-from .i18n import _
+from .i18n import _, ngettext
 from .manifest import steps
 from .plan import MODES, Plan, lessons_folder, select_steps, shown, student_files
 
@@ -47,7 +47,9 @@ def main(argv: list[str] | None = None) -> int:
 
     missing = missing_dependencies()
     if missing:  # the grader's fault, not the student's code: say so before anything breaks
-        print(_("grader: it needs {names}, which is not installed: {advice}").format(
+        print(ngettext("grader: it needs {names}, which is not installed: {advice}",
+                       "grader: it needs {names}, which are not installed: {advice}",
+                       len(missing)).format(
             names=", ".join(missing), advice=install_advice()), file=sys.stderr)
         return 2
     args = parser().parse_args(argv)

@@ -203,7 +203,10 @@ def missing_dependencies() -> list[str]:
     """The packages the grader needs that this Python lacks: the CLI asks before grading,
     so that a missing pytest is never blamed on the student's code. Empty when the kit has
     no metadata (run from its folder uninstalled): then there is nothing to compare with."""
-    return [name for name in requirements() or [] if _installed(name) is None]
+    names = requirements()
+    if names is None:  # run from its folder, not installed: what its pyproject.toml declares
+        names = _needed(_declared_in_pyproject())
+    return [name for name in names if _installed(name) is None]
 
 
 def install_advice() -> str:
@@ -226,6 +229,22 @@ def requirements() -> list[str] | None:
         declared = metadata.requires(DISTRIBUTION) or []
     except metadata.PackageNotFoundError:
         return None
+    return _needed(declared)
+
+
+def _declared_in_pyproject() -> list[str]:
+    """The kit's pyproject.toml `dependencies`, read without a TOML parser (Python 3.9 and
+    3.10 have none, and tomli is one of the dependencies); [] if there is none to read."""
+    try:
+        text = (KIT_FOLDER / "pyproject.toml").read_text(encoding="utf-8")
+    except OSError:
+        return []
+    block = re.search(r"^dependencies\s*=\s*\[(.*?)\]", text, re.M | re.S)
+    return re.findall(r'"([^"]+)"', block.group(1)) if block else []
+
+
+def _needed(declared: list[str]) -> list[str]:
+    """Package names from requirement lines, those whose marker holds here, extras left out."""
     names = []
     for line in declared:
         spec, _semicolon, marker = line.partition(";")

@@ -95,6 +95,19 @@ def test_an_uninstalled_kit_is_a_problem_but_does_not_stop_grading(capsys, monke
     assert "the kit is not installed" in capsys.readouterr().out
 
 
+def test_an_uninstalled_kit_still_names_what_is_missing(monkeypatch) -> None:
+    """Run from its folder by a Python it was never installed in: pyproject.toml says what
+    the grader needs, so a missing psutil is named instead of a traceback."""
+    def requires(name: str) -> list[str]:
+        raise metadata.PackageNotFoundError(name)
+
+    installed = doctor._installed
+    monkeypatch.setattr(metadata, "requires", requires)
+    monkeypatch.setattr(doctor, "_installed",
+                        lambda name: None if name == "psutil" else installed(name))
+    assert doctor.missing_dependencies() == ["psutil"]
+
+
 def test_requirements_leave_out_extras_and_other_pythons() -> None:
     names = doctor.requirements()
     assert names is not None
