@@ -16,7 +16,7 @@ import pytest
 from .. import protocol
 from ..i18n import _
 from ..labs.chat_session import Session, relayed
-from ..labs.driver import WAIT, CheckFailed, Client, Like, shorten
+from ..labs.driver import QUIET, WAIT, CheckFailed, Client, Like, shorten
 from ..protocol import MAX_LINE_BYTES, joined, left, longest_text, message
 from .registry import check, find, skipped_because
 
@@ -101,8 +101,8 @@ def no_notice_to_newcomer(server: Session) -> None:
     # With notices in a form of its own, which of the two joined first is not known: bob, if
     # first, was rightly told of alice. A line for bob's own join names bob.
     maybe_first = Like("alice's join", lambda line: alice.name in line and bob.name not in line)
-    bob.expect_nothing(hint=_("the newcomer gets no notice of its own join: announce it to "
-                              "the others only."),
+    bob.expect_nothing(hint=_("the newcomer gets nothing for its own join, no notice and no "
+                              "greeting: announce it to the others only."),
                        but=maybe_first if server.notices_missing else None)
 
 
@@ -155,15 +155,37 @@ def relays_text_as_sent(server: Session) -> None:
 def no_echo_to_sender(server: Session) -> None:
     """does not echo a message back to its sender"""
     alice, bob = server.join("alice", "bob")
+    server.settle()
+    alice.drain()  # what came before her message is other checks' concern
     alice.send("hi")
     bob.expect(relayed("alice", "hi"))
-    if alice.wait_for(relayed("alice", "hi")):
-        raise CheckFailed(_("alice got her own message back"),
-                          [(_("{who} sent:").format(who="alice"), "'hi'"),
-                           (_("{who} expected:").format(who="alice"), _("nothing")),
-                           (_("{who} received:").format(who="alice"),
-                            shorten(alice.read_line() or ""))],
+    back = [line for line in _strays(alice, [bob]) if not protocol.like_notice(line)]
+    if not back:
+        return
+    details = [(_("{who} sent:").format(who="alice"), "'hi'"),
+               (_("{who} expected:").format(who="alice"), _("nothing")),
+               (_("{who} received:").format(who="alice"), _shown(back))]
+    if _matches_any(relayed("alice", "hi"), back):
+        raise CheckFailed(_("alice got her own message back"), details,
                           _("skip the sender's own socket when you broadcast."))
+    if any(protocol.PROMPT.strip() in line for line in back):
+        raise CheckFailed(_("alice got the name prompt again after her message"), details,
+                          _("the prompt is for a client that has no name yet: once it has "
+                            "one, send it chat lines and notices only."))
+    raise CheckFailed(_("alice got a line back for her own message"), details,
+                      _("the sender gets nothing back for its message (no prompt, no "
+                        "receipt): send the line to the others only."))
+
+
+def _strays(client: Client, others: list[Client]) -> list[str]:
+    """What `client` gets in the next moments that none of `others` can be behind: lines that
+    name none of them (a late notice of one of theirs names its client)."""
+    return [line for line in client.drain(within=QUIET)
+            if not any(other.name in line for other in others)]
+
+
+def _matches_any(expected: Like, lines: list[str]) -> bool:
+    return any(expected.test(line) for line in lines)
 
 
 @check("04", points=1, after="relays_to_others")
@@ -326,13 +348,22 @@ def tells_others_who_left(server: Session) -> None:
 def leaver_gets_no_notice(server: Session) -> None:
     """does not tell the leaver that it left"""
     alice, bob, carol = server.join("alice", "bob", "carol")
+    server.settle()
+    bob.drain()  # what came before the leave is other checks' concern
     bob.send(protocol.LEAVE)
     for other in (alice, carol):
         other.expect(left("bob"))
-    if bob.wait_for(left("bob")):
+    after = _strays(bob, [alice, carol])  # till its connection is closed, or a moment more
+    if left("bob") in after:
         raise CheckFailed(_("bob received the notice of its own leaving"),
                           [(_("{who} received:").format(who="bob"), shorten(left("bob")))],
                           _("tell the others only: remove the leaver before you broadcast."))
+    if after:
+        raise CheckFailed(_("bob received a line after saying leave"),
+                          [(_("{who} expected:").format(who="bob"), _("nothing")),
+                           (_("{who} received:").format(who="bob"), _shown(after))],
+                          _("the leaver gets nothing, not even a goodbye: tell the others, "
+                            "then close its connection."))
 
 
 @check("04", points=1, after="tells_others_who_left")
@@ -525,7 +556,7 @@ def thirty_clients_at_once(server: Session) -> None:
             client.send(f"{client.name} m{n}")
         for client in clients:
             round_lines = set(want[client.name][n * (len(names) - 1):(n + 1) * (len(names) - 1)])
-            got[client.name] += _read_until(client, round_lines, deadline)
+            got[client.name] += _read_until(client, round_lines, deadline, names)
     _judge_delivery(got, want, _("{n} of 30 clients did not get every line exactly once, "
                                    "in order"))
 
@@ -614,7 +645,8 @@ def members_change_while_chatting(server: Session) -> None:
     want = {c.name: [fmt(o.name, line) for o in chatters if o is not c for line in said[o.name]]
             for c in chatters + listeners}
     deadline = time.monotonic() + 3
-    got = {c.name: _read_until(c, set(want[c.name]), deadline) for c in chatters + listeners}
+    got = {c.name: _read_until(c, set(want[c.name]), deadline, list(said))
+           for c in chatters + listeners}
     _judge_delivery(got, want, _("{n} of {members} clients lost or mixed up messages while "
                                  "others joined and left"))
     (zoe,) = server.join("zoe", members=chatters)
@@ -623,9 +655,12 @@ def members_change_while_chatting(server: Session) -> None:
                        hint=_("guard every use of the chat's members with one lock."))
 
 
-def _read_until(client: Client, wanted: set[str], deadline: float) -> list[str]:
-    """Lines until all of `wanted` came (or the deadline): the chat's lines only; notices (in
-    the protocol's words or nearly) and echoes of one's own lines are other checks' concerns."""
+def _read_until(client: Client, wanted: set[str], deadline: float,
+                senders: list[str]) -> list[str]:
+    """Lines until all of `wanted` came (or the deadline): the chat's lines only, and those that
+    name a sender (a line cut or glued). Notices (in the protocol's words or nearly), echoes of
+    one's own lines and lines that name no sender (a prompt, a greeting) are other checks'
+    concerns: what they cost shows here as lines missed."""
     lines: list[str] = []
     awaited = set(wanted)
     while awaited and time.monotonic() < deadline:
@@ -633,7 +668,7 @@ def _read_until(client: Client, wanted: set[str], deadline: float) -> list[str]:
         if line is None:
             break
         if line in wanted or not protocol.like_notice(line) and not line.endswith(
-                tuple(client.sent_lines)):
+                tuple(client.sent_lines)) and any(name in line for name in senders):
             lines.append(line)
             awaited.discard(line)
     return lines
