@@ -426,13 +426,25 @@ def tells_others_after_reset(server: Session) -> None:
 
 @check("03", points=2, after="relays_both_ways")
 def next_pair_can_chat(server: Session) -> None:
-    """ends the chat for both when one leaves, then starts one for the next two clients"""
+    """ends the chat for both when one leaves, then serves the next two, one of whom waited"""
     alice, bob = server.join("alice", "bob")
+    carol = server.connect("carol")  # waits in the listen backlog while the chat lasts
+    carol.bare = protocol.PROMPT.encode(protocol.ENCODING)
+    carol.wait_for(protocol.PROMPT)  # a moment of the chat with carol there (a prompt is fine)
     bob.send(protocol.LEAVE)  # the notice to alice is tells_others_who_left's concern
     alice.expect_closed(hint=_("when the chat ends, close the other client's connection too."))
     again = _("after a chat ends, serve() loops back to welcome the next two clients.")
     try:
-        carol, dave = server.join("carol", "dave")
+        carol.expect(protocol.PROMPT, hint=again)
+    except CheckFailed as failure:
+        if carol.closed_by_server and server.host.alive():  # turned away, not left waiting
+            failure.hint = _("a client that connects during a chat waits for the next one: "
+                             "leave it in the listen backlog (accept() only when this chat "
+                             "has ended), then ask for its name.")
+        raise
+    carol.send("carol")
+    try:
+        (dave,) = server.join("dave", members=[carol])
     except CheckFailed as failure:  # no prompt, or no connection: the loop is what is missing
         failure.hint = again
         raise
