@@ -29,6 +29,7 @@ def longest_text(pattern: str) -> str:
     text = data[:size].decode(ENCODING, errors="ignore")
     return text + "x" * (size - len(text.encode(ENCODING)))
 
+ECHO_STEPS = frozenset({"01", "02"})  # every line comes back; from 03 on, the chat below
 PROMPT = "what's your name:"
 LEAVE = "leave"
 JOINED = "{name} is amongst you now"

@@ -23,6 +23,7 @@ from .checks import Check, every_check_of, skipped_because
 from .i18n import _
 from .labs.driver import CheckFailed
 from .plan import MODES, student_files
+from .protocol import ECHO_STEPS
 
 if TYPE_CHECKING:
     from .labs.server_host import Race
@@ -192,7 +193,8 @@ def server(request: pytest.FixtureRequest) -> Iterator:
         raise CheckFailed(code.problem)
     try:
         try:
-            session = Session(code.start(race_for(check)), code.wire)
+            session = Session(code.start(race_for(check)), code.wire,
+                              chat=check.step not in ECHO_STEPS)
         except Unusable as problem:
             raise CheckFailed(str(problem)) from None
         request.node.lab = session

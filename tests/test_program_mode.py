@@ -160,6 +160,16 @@ def test_a_client_with_its_address_hard_coded_talks_to_the_checks_server(tmp_pat
     assert run.code == 0, run.failures()
 
 
+def test_a_client_that_forgets_to_flush_loses_only_the_check_about_it(tmp_path) -> None:
+    """Found by an audit: it ends by os._exit(), so through a pipe its lines were never written,
+    and it lost 5 to 9 points, different ones each run, most with hints about other bugs."""
+    run = grade(submit(tmp_path, "client_exits_without_flush.py", "05_client"), "05")
+    lost = {check["name"] for check in run.data["checks"] if check["status"] != "passed"}
+    assert lost == {"prints_what_arrives"}, run.failures()
+    failed = next(check for check in run.data["checks"] if check["status"] == "failed")
+    assert "flush=True" in failed["hint"]
+
+
 def test_mode_serve_insists_on_serve_and_mode_program_runs_the_solution(tmp_path) -> None:
     strict = grade(submit(tmp_path, "guarded_server.py"), "04", "--mode", "serve")
     assert "no serve(listener)" in strict.data["steps"][0]["problem"]

@@ -14,8 +14,10 @@ from .registry import check
 
 IDLE = 1.0  # s the user types nothing: the client waits in input(), and must still print
 
-# The checks judge what the client prints on its own merits; only prints_what_arrives asks that
-# it shows at once (a client that forgets flush=True loses that check, not all of them).
+# The checks judge what the client prints on its own merits, its output line-buffered as in a
+# terminal; only prints_what_arrives reads it through a pipe and asks that it shows at once (a
+# client that forgets flush=True loses that check, not all of them, even if it ends by
+# os._exit(), which leaves a pipe's buffer unwritten).
 
 
 @check("05", points=1)
@@ -51,6 +53,7 @@ def prints_while_waiting_for_input(lab: ClientLab) -> None:
 @check("05", points=2, after="connects", same_cause="prints_while_waiting_for_input")
 def prints_what_arrives(lab: ClientLab) -> None:
     """prints a line from the server as soon as it arrives"""
+    lab.console = False  # its output through a pipe: the one check where flushing shows
     server = lab.accept()  # which greets the client with the prompt
     hint = _("print each received line with flush=True, in a thread that only receives.")
     lab.expect_printed(protocol.PROMPT, hint=hint)

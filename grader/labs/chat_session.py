@@ -29,8 +29,9 @@ def relayed(name: str, text: str) -> Like:
 class Session:
     """One check's server and its clients. Use as a context manager."""
 
-    def __init__(self, host: ServerHost, wire: dict | None = None):
+    def __init__(self, host: ServerHost, wire: dict | None = None, chat: bool = True):
         self.host = host
+        self.chat = chat  # steps 03 on: the server never sends an empty line (not an echo's)
         # What this step's server was seen to do, shared by its checks: when its prompt came
         # without "\n", "bare_prompt" if it reads lines (then the prompt is a line as it is),
         # else "unframed" (then every client of ours reads and sends unframed).
@@ -55,6 +56,7 @@ class Session:
                               [("", str(error))]) from None
         client.unframed = self.wire.get("unframed", False) and not framed
         client.bare_is_line = self.wire.get("bare_prompt", False) and not framed
+        client.skips_blank = self.chat
         self.clients.append(client)
         return client
 

@@ -62,12 +62,16 @@ class ClientLab:
         self.output_ended = False
         self.errors: list[str] = []
         self.peer: Client | None = None
+        # Its output line-buffered, as in a terminal: only prints_what_arrives turns this off,
+        # to see it through a pipe (an IDE's console, `| tee`), where only a flush shows a line.
+        self.console = True
 
     # -- what checks use --------------------------------------------------------------------
     def start(self, port: int | None = None) -> None:
         """Start the student's client, connecting to our listener (or to `port`)."""
         self.process = self.program.start(["127.0.0.1", str(port or self.port)],
-                                          connect=port or self.port)  # hard-coded ones too
+                                          connect=port or self.port,  # hard-coded ones too
+                                          console=self.console)
         patience.watch(self.process.pid)
         threading.Thread(target=self._pump_output, daemon=True).start()
         threading.Thread(target=self._pump_errors, daemon=True).start()

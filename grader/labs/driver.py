@@ -122,6 +122,10 @@ class Client:
         self.bare = b""  # a line that may come without "\n" (the prompt): see _read_new
         self.saw_bare = False  # it did
         self.bare_is_line = False  # this server's prompt is known to come without "\n"
+        # A chat server never sends an empty line: one ("\n" added twice) is counted and set
+        # aside, for ends_lines_with_newline to judge and for no other check to trip over.
+        self.skips_blank = False
+        self.blank_lines = 0
 
     @classmethod
     def connect(cls, name: str, address: tuple[str, int]) -> Client:
@@ -161,6 +165,18 @@ class Client:
     def _read_new(self, within: float | Deadline) -> str | None:
         """The next line from the socket (not from those set aside)."""
         deadline = within if isinstance(within, Deadline) else Deadline(within)
+        while (line := self._read_one(deadline)) is not None and self._blank(line):
+            pass
+        return line
+
+    def _blank(self, line: str) -> bool:
+        """An empty line, where none belongs: counted (see skips_blank)."""
+        if self.skips_blank and line in ("", "\r"):
+            self.blank_lines += 1
+            return True
+        return False
+
+    def _read_one(self, deadline: Deadline) -> str | None:
         looked = False
         while b"\n" not in self.buffer and not self._bare_first():
             if self.closed_by_server:
@@ -199,6 +215,11 @@ class Client:
         line = raw.decode(ENCODING, errors="backslashreplace")
         self.received.append(line)
         return line
+
+    def _drop_blank_lines(self) -> None:
+        while self.skips_blank and self.buffer.startswith((b"\n", b"\r\n")):
+            self.buffer = self.buffer[self.buffer.index(b"\n") + 1:]
+            self.blank_lines += 1
 
     def _bare_first(self) -> bool:
         return self.bare_is_line and bool(self.bare) and self.buffer.startswith(self.bare)
@@ -283,6 +304,7 @@ class Client:
         if self.unread:
             self.buffer = "".join(line + "\n" for line in self.unread).encode() + self.buffer
             self.unread = []
+        self._drop_blank_lines()
         while not self.buffer and not self.closed_by_server:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -297,6 +319,7 @@ class Client:
             if not data:
                 self.closed_by_server = True
             self.buffer += data
+            self._drop_blank_lines()
         got = self.buffer.decode(ENCODING, errors="backslashreplace")
         raise CheckFailed(
             _("{who} received something it should not have").format(who=self.name),

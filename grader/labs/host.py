@@ -882,8 +882,10 @@ def fork_server(events: Events):
                 os.dup2(source, target)
             for fd in set(fds[1:]):
                 os.close(fd)
+            request = json.loads(message.decode("utf-8"))
+            request = request if isinstance(request, dict) else {}
             if len(fds) == 4:
-                _fresh_stdio()
+                _fresh_stdio(console=bool(request.get("console")))
             else:  # a server: an empty stdin, as the grader gives it
                 empty = os.open(os.devnull, os.O_RDONLY)  # fd 0, as it is free
                 if empty != 0:
@@ -891,22 +893,23 @@ def fork_server(events: Events):
                     os.close(empty)
             os.setsid()
             _die_with_parent()
-            request = json.loads(message.decode("utf-8"))
-            return request if isinstance(request, dict) else {}
+            return request
         for fd in fds:
             os.close(fd)
         events.send("forked", pid=pid)
 
 
-def _fresh_stdio() -> None:
-    """sys.stdin, stdout and stderr anew on fds 0-2, as Python makes them when it starts."""
+def _fresh_stdio(console: bool = False) -> None:
+    """sys.stdin, stdout and stderr anew on fds 0-2, as Python makes them when it starts;
+    `console`: stdout line-buffered, as on a terminal, though it is a pipe."""
     encoding, _colon, errors = os.environ.get("PYTHONIOENCODING", "").partition(":")
     if not encoding:
         encoding = locale.getpreferredencoding(False)
     sys.stdin = sys.__stdin__ = open(0, encoding=encoding, errors=errors or "strict",
                                      closefd=False)
     sys.stdout = sys.__stdout__ = open(1, "w", encoding=encoding, errors=errors or "strict",
-                                       closefd=False, buffering=1 if os.isatty(1) else -1)
+                                       closefd=False,
+                                       buffering=1 if console or os.isatty(1) else -1)
     sys.stderr = sys.__stderr__ = open(2, "w", encoding=encoding, errors="backslashreplace",
                                        closefd=False, buffering=1)
 

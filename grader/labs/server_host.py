@@ -447,6 +447,8 @@ def as_program(event: dict, has_serve: bool, seen: set[str]) -> None:
         seen.add("listen")
     if kind in ("import_hang", "import_exit") and (not has_serve or "listen" in seen):
         raise AsProgram("at_import")
+    if kind == "import_error" and not has_serve:  # a script that stops with an error: said so
+        raise AsProgram("at_import")
 
 
 def unused_listener_note(seen: set[str]) -> list[str]:
@@ -527,8 +529,16 @@ def this_machine(host: str) -> bool:
 
 def error_advice(event: dict, file: str) -> str:
     """For a ModuleNotFoundError: which kind of module is missing, in a sentence ('' if none).
-    For a PermissionError: where the student's code may read and write while it is graded."""
+    For a PermissionError: where the student's code may read and write while it is graded.
+    For accept() on a socket that never listened: that listen() is missing."""
     error = _text(event.get("error"))
+    frames = event.get("frames")
+    last = frames[-1] if isinstance(frames, list) and frames and isinstance(frames[-1], dict) \
+        else {}
+    if ("[Errno 22]" in error or "[WinError 10022]" in error) and ".accept(" in _text(
+            last.get("code")):  # EINVAL: a socket that was bound but never listened
+        return " " + _("(accept() works on a listening socket only: call listen() after "
+                       "bind(), before the first accept())")
     if error.startswith("PermissionError"):
         return " " + _("(while it is graded, your code reads and writes files only beside "
                        "{file} and in tempfile's folder: keep what it needs beside it)").format(

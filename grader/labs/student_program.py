@@ -26,7 +26,7 @@ STARTED_WITHIN = 10.0
 def program_environment(scratch: Path) -> dict[str, str]:
     env = launcher.environment(PYTHONIOENCODING=CONSOLE_ENCODING,
                                TMPDIR=launcher.private_tmp(scratch))
-    env.pop("PYTHONUNBUFFERED", None)  # the program must flush by itself
+    env.pop("PYTHONUNBUFFERED", None)  # unless start(console=True): then it need not flush
     return env
 
 
@@ -110,20 +110,23 @@ class StudentProgram:
                 self.zygote.close()
                 self.zygote = None  # new interpreters, then
 
-    def start(self, args: list[str], connect: int = 0) -> ProgramProcess:
-        """Run it with `args`; `connect`: a port every TCP connection it makes goes to."""
+    def start(self, args: list[str], connect: int = 0, console: bool = False) -> ProgramProcess:
+        """Run it with `args`; `connect`: a port every TCP connection it makes goes to;
+        `console`: what it prints shows line by line, as on a terminal (else, as through a
+        pipe, only when it flushes)."""
         with self.lock:
             if self.zygote is not None:
-                started = self._fork(args, connect)
+                started = self._fork(args, connect, console)
                 if started is not None:
                     return started
-            return self._spawn(args, connect)
+            return self._spawn(args, connect, console)
 
-    def _fork(self, args: list[str], connect: int) -> ProgramProcess | None:
+    def _fork(self, args: list[str], connect: int, console: bool) -> ProgramProcess | None:
         assert self.zygote
         pipes = [os.pipe() for _ in range(4)]  # events, stdin, stdout, stderr
         (events_r, events_w), (in_r, in_w), (out_r, out_w), (err_r, err_w) = pipes
-        pid = self.zygote.fork([events_w, in_r, out_w, err_w], {"argv": args, "connect": connect},
+        pid = self.zygote.fork([events_w, in_r, out_w, err_w],
+                               {"argv": args, "connect": connect, "console": console},
                                STARTED_WITHIN)
         if pid is None:
             for fd in (events_r, in_w, out_r, err_r):
@@ -132,11 +135,14 @@ class StudentProgram:
         return ProgramProcess(pid, os.fdopen(in_w, "wb"), os.fdopen(out_r, "rb"),
                               os.fdopen(err_r, "rb"), EventReader(os.fdopen(events_r, "rb")))
 
-    def _spawn(self, args: list[str], connect: int) -> ProgramProcess:
+    def _spawn(self, args: list[str], connect: int, console: bool) -> ProgramProcess:
+        env = program_environment(self.scratch)
+        if console:  # unbuffered: more than a terminal's line buffering, the same to see
+            env["PYTHONUNBUFFERED"] = "1"
         popen, events = launcher.spawn(
             [*launcher.command("program", self.file, "--connect", str(connect)), "--", *args],
             cwd=self.file.parent,
-            env=program_environment(self.scratch), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE)
         assert popen.stdin and popen.stdout and popen.stderr
         return ProgramProcess(popen.pid, popen.stdin, popen.stdout, popen.stderr,
