@@ -7,7 +7,7 @@ import time
 
 from ..i18n import _
 from ..labs.chat_session import Session
-from ..labs.driver import CheckFailed
+from ..labs.driver import QUIET, CheckFailed, shorten
 from ..protocol import MAX_LINE_BYTES, longest_text
 from .registry import check
 
@@ -31,6 +31,28 @@ def echoes_a_line(server: Session) -> None:
                                  "(a '\\r' before it is optional). Cut at b'\\n', then "
                                  "remove one trailing '\\r'.")
         raise
+
+
+@check("01", points=1, after="echoes_a_line")
+@check("02", points=1, after="echoes_a_line")
+def echoes_nothing_else(server: Session) -> None:
+    """sends back what came and nothing more: no greeting, no line of its own"""
+    ann = server.connect("ann")
+    for text in ("one", "two"):  # one at a time: two in one recv() is another check's concern
+        ann.send(text)
+        ann.expect(text)
+    extra = ann.drain(within=QUIET)  # those set aside before "one" first
+    partial = ann.buffer.decode("utf-8", errors="replace")
+    if extra or partial:
+        raise CheckFailed(
+            _("your server sent more than the echo"),
+            [(_("{who} sent:").format(who="ann"), "'one', 'two'"),
+             (_("{who} received besides:").format(who="ann"),
+              ", ".join(shorten(line) for line in [*extra, *([partial] if partial else [])][:3]))],
+            _("an empty line came back too: a '\\n' is added to a line that kept its own (from "
+              "readline()?). Send each line back as it came.") if "" in extra else
+            _("send back exactly what came, and nothing else: no greeting, no prompt, no "
+              "line of your own."))
 
 
 @check("01", points=2, after="echoes_a_line")
@@ -148,8 +170,8 @@ def serves_next_client(server: Session) -> None:
                             "the next one."))
 
 
-@check("01", points=2, after="serves_next_client")
-@check("02", points=2, after="serves_next_client")
+@check("01", points=1, after="serves_next_client")
+@check("02", points=1, after="serves_next_client")
 def survives_a_reset(server: Session) -> None:
     """keeps serving after a client vanishes abruptly (connection reset)"""
     ann = server.connect("ann")
