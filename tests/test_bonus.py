@@ -38,3 +38,13 @@ def test_a_bonus_step_is_counted_apart_and_never_required(tmp_path: Path) -> Non
     assert "06 fast and fair chat (bonus)" in run.stdout and "not started" in run.stdout
     alone = grader("--solutions", "06")
     assert alone.code == 0 and "Bonus: 20/20   Well done!" in alone.stdout, alone.stdout
+
+
+def test_an_event_loop_that_is_fast_and_fair_earns_the_whole_bonus(tmp_path: Path) -> None:
+    """One thread and selectors: 04's thread per client is not 06's rule (an audit's selectors
+    and asyncio servers lost uses_threads, and with it a clean exit, for that alone)."""
+    folder = tmp_path / "06_bonus"
+    folder.mkdir()
+    shutil.copy(ROOT / "tests" / "fixtures" / "designs" / "selectors_06.py", folder / "server.py")
+    run = grader("--dir", str(tmp_path), "06", "--json", "-")
+    assert run.code == 0 and run.data["bonus_score"] == 20, run.failures()

@@ -216,4 +216,6 @@ def _tiny_buffer_client(server: Session) -> Client:
     return client
 
 
-inherit("06", "04", but=("same_name_twice",))  # a taken name is refused here
+# A taken name is refused here; and a thread per client is 04's lesson, not 06's rule: an
+# event loop (selectors, asyncio) that stays fast and fair is one too (audit, round 5).
+inherit("06", "04", but=("same_name_twice", "uses_threads"))
