@@ -201,8 +201,8 @@ def dependency_findings() -> list[Finding]:
 
 def missing_dependencies() -> list[str]:
     """The packages the grader needs that this Python lacks: the CLI asks before grading,
-    so that a missing pytest is never blamed on the student's code. Empty when the kit has
-    no metadata (run from its folder uninstalled): then there is nothing to compare with."""
+    so that a missing pytest is never blamed on the student's code. A kit run from its folder
+    uninstalled has no metadata: then its pyproject.toml says what it needs."""
     names = requirements()
     if names is None:  # run from its folder, not installed: what its pyproject.toml declares
         names = _needed(_declared_in_pyproject())

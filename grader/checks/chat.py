@@ -16,7 +16,7 @@ import pytest
 from .. import protocol
 from ..i18n import _, ngettext
 from ..labs.chat_session import Session, relayed
-from ..labs.driver import QUIET, WAIT, CheckFailed, Client, Like, shorten
+from ..labs.driver import QUIET, WAIT, CheckFailed, Client, Like, shorten, shorten_lines
 from ..protocol import MAX_LINE_BYTES, joined, left, longest_text, message
 from .registry import check, find, skipped_because
 
@@ -180,8 +180,8 @@ def no_echo_to_sender(server: Session) -> None:
         return
     details = [(_("{who} sent:").format(who="alice"), "'hi'"),
                (_("{who} expected:").format(who="alice"), _("nothing")),
-               (_("{who} received:").format(who="alice"), _shown(back))]
-    if _matches_any(relayed("alice", "hi"), back):
+               (_("{who} received:").format(who="alice"), shorten_lines(back))]
+    if any(relayed("alice", "hi").test(line) for line in back):
         raise CheckFailed(_("alice got her own message back"), details,
                           _("skip the sender's own socket when you broadcast."))
     if any(protocol.PROMPT.strip() in line for line in back):
@@ -198,10 +198,6 @@ def _strays(client: Client, others: list[Client]) -> list[str]:
     name none of them (a late notice of one of theirs names its client)."""
     return [line for line in client.drain(within=QUIET)
             if not any(other.name in line for other in others)]
-
-
-def _matches_any(expected: Like, lines: list[str]) -> bool:
-    return any(expected.test(line) for line in lines)
 
 
 @check("04", points=1, after="relays_to_others")
@@ -377,7 +373,7 @@ def leaver_gets_no_notice(server: Session) -> None:
     if after:
         raise CheckFailed(_("bob received a line after saying leave"),
                           [(_("{who} expected:").format(who="bob"), _("nothing")),
-                           (_("{who} received:").format(who="bob"), _shown(after))],
+                           (_("{who} received:").format(who="bob"), shorten_lines(after))],
                           _("the leaver gets nothing, not even a goodbye: tell the others, "
                             "then close its connection."))
 
@@ -723,11 +719,12 @@ def _judge_delivery(got: dict[str, list[str]], want: dict[str, list[str]],
     who, missing, twice, strangers, order_ok = problems[0]
     details = [(_("each client expected:"), _("{n} lines").format(n=len(want[who])))]
     if missing:
-        details.append((_("{who} missed:").format(who=who), _shown(missing)))
+        details.append((_("{who} missed:").format(who=who), shorten_lines(missing)))
     if twice:
         details.append((_("{who} got twice:").format(who=who), _("{n} lines").format(n=twice)))
     if strangers:
-        details.append((_("{who} got lines nobody sent:").format(who=who), _shown(strangers)))
+        details.append((_("{who} got lines nobody sent:").format(who=who),
+                        shorten_lines(strangers)))
     details.append((_("{who} got in order:").format(who=who), _("yes") if order_ok else _("no")))
     raise CheckFailed(
         headline.format(n=len(problems), members=len(got)), details,
@@ -749,13 +746,6 @@ def _per_sender_in_order(lines: list[str], want: list[str]) -> bool:
     wanted, arrived = set(want), set(lines)
     return (by_sender([line for line in lines if line in wanted])
             == by_sender([line for line in want if line in arrived]))
-
-
-def _shown(lines: list[str]) -> str:
-    """The first three lines, and how many more."""
-    text = ", ".join(shorten(line) for line in lines[:3])
-    more = len(lines) - 3
-    return text + _(" and {n} more").format(n=more) if more > 0 else text
 
 
 @check("04", points=1, after="asks_for_name")

@@ -7,7 +7,7 @@ import time
 
 from ..i18n import _
 from ..labs.chat_session import Session
-from ..labs.driver import QUIET, CheckFailed, shorten
+from ..labs.driver import QUIET, CheckFailed, shorten_lines
 from ..protocol import MAX_LINE_BYTES, longest_text
 from .registry import check
 
@@ -48,7 +48,7 @@ def echoes_nothing_else(server: Session) -> None:
             _("your server sent more than the echo"),
             [(_("{who} sent:").format(who="ann"), "'one', 'two'"),
              (_("{who} received besides:").format(who="ann"),
-              ", ".join(shorten(line) for line in [*extra, *([partial] if partial else [])][:3]))],
+              shorten_lines(extra + [partial] if partial else extra))],
             _("an empty line came back too: a '\\n' is added to a line that kept its own (from "
               "readline()?). Send each line back as it came.") if "" in extra else
             _("send back exactly what came, and nothing else: no greeting, no prompt, no "

@@ -77,6 +77,13 @@ def shorten(value: str | bytes, limit: int = MAX_SHOWN) -> str:
     return cut(repr(value), limit)
 
 
+def shorten_lines(lines: list[str]) -> str:
+    """The first three lines, shortened, and how many more."""
+    text = ", ".join(shorten(line) for line in lines[:3])
+    more = len(lines) - 3
+    return text + _(" and {n} more").format(n=more) if more > 0 else text
+
+
 def cut(text: str, limit: int = MAX_SHOWN) -> str:
     """`text` cut in the middle when it is longer than `limit`."""
     if len(text) <= limit:
@@ -165,19 +172,8 @@ class Client:
     def _read_new(self, within: float | Deadline) -> str | None:
         """The next line from the socket (not from those set aside)."""
         deadline = within if isinstance(within, Deadline) else Deadline(within)
-        while (line := self._read_one(deadline)) is not None and self._blank(line):
-            pass
-        return line
-
-    def _blank(self, line: str) -> bool:
-        """An empty line, where none belongs: counted (see skips_blank)."""
-        if self.skips_blank and line in ("", "\r"):
-            self.blank_lines += 1
-            return True
-        return False
-
-    def _read_one(self, deadline: Deadline) -> str | None:
         looked = False
+        self._drop_blank_lines()
         while b"\n" not in self.buffer and not self._bare_first():
             if self.closed_by_server:
                 return None
@@ -208,6 +204,7 @@ class Client:
                 self.closed_by_server = True
                 return None
             self.buffer += data
+            self._drop_blank_lines()
         if self._bare_first():  # what follows it may have come in the same recv()
             raw, self.buffer = self.bare, self.buffer[len(self.bare):].lstrip(b" \t")
         else:
@@ -217,9 +214,12 @@ class Client:
         return line
 
     def _drop_blank_lines(self) -> None:
+        """Empty lines at the buffer's start, where none belong: counted, shown in the
+        transcript, and never read as lines (see skips_blank)."""
         while self.skips_blank and self.buffer.startswith((b"\n", b"\r\n")):
             self.buffer = self.buffer[self.buffer.index(b"\n") + 1:]
             self.blank_lines += 1
+            self.received.append("")
 
     def _bare_first(self) -> bool:
         return self.bare_is_line and bool(self.bare) and self.buffer.startswith(self.bare)
